@@ -1,0 +1,6 @@
+"""SciPy's ``leastsq`` on the original Fortran MINPACK ``lmdif`` and ``lmder``."""
+
+from minpack._leastsq import leastsq
+from minpack._version import __version__
+
+__all__ = ["__version__", "leastsq"]

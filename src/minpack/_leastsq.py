@@ -1,0 +1,254 @@
+"""``leastsq``: SciPy's contract, run on the original Fortran MINPACK."""
+
+from __future__ import annotations
+
+import operator
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from minpack import _minpack
+from minpack._callback import (
+    FloatArray,
+    Residual,
+    ResidualAndJacobian,
+    epsfcn_dtype,
+    residual_vector,
+)
+from minpack._covariance import covariance_from_qr
+from minpack._messages import FAILURE, IMPROPER_INPUT, SUCCESS, message
+
+# MINPACK counts in Fortran default INTEGERs: 32 bits.
+_FORTRAN_INT_MAX = 2**31 - 1
+# diag=None lets MINPACK scale the variables itself (mode 1); a given diag is
+# used as the scale factors (mode 2).
+_MODE_AUTOMATIC_SCALING = 1
+_MODE_USER_SCALING = 2
+# leastsq never asks MINPACK to call fcn with iflag=0 for printing.
+_NO_PRINTING = 0
+
+
+def _as_float(value: object, name: str) -> float:
+    """Convert a tolerance-like argument to float, or raise ``TypeError`` naming it."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, not {value!r}") from None
+
+
+def _as_fortran_int(value: object, name: str) -> int:
+    """Convert an integer argument that MINPACK receives as a 32-bit INTEGER."""
+    try:
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {value!r}") from None
+    if number > _FORTRAN_INT_MAX:
+        raise ValueError(f"{name}={number} is larger than MINPACK's limit {_FORTRAN_INT_MAX}")
+    return number
+
+
+def _initial_point(x0: object) -> FloatArray:
+    """Flatten ``x0`` into a private float64 vector, as MINPACK's ``x``."""
+    try:
+        array = np.asarray(x0)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"x0 must be an array of real numbers: {exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"x0 must be an array of real numbers, not dtype {array.dtype}")
+    x = array.astype(np.float64).ravel()  # astype copies: the caller's x0 is never touched
+    if x.shape[0] == 0:
+        raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
+    if x.shape[0] > _FORTRAN_INT_MAX:
+        raise ValueError(f"x0 has {x.shape[0]} elements, more than MINPACK's limit")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x0 must be finite; it contains NaN or infinity")
+    return x
+
+
+def _scaling(diag: object, n: int) -> tuple[FloatArray, int]:
+    """Return MINPACK's ``diag`` array and ``mode`` for the user's ``diag``."""
+    if diag is None:
+        return np.ones(n), _MODE_AUTOMATIC_SCALING
+    try:
+        array = np.asarray(diag)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"diag must be an array of real numbers: {exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"diag must be an array of real numbers, not dtype {array.dtype}")
+    scale = array.astype(np.float64).ravel()  # a private copy: MINPACK writes to diag
+    if scale.shape[0] != n:
+        raise ValueError(f"diag must have one entry per variable (n={n}), not {scale.shape[0]}")
+    return scale, _MODE_USER_SCALING
+
+
+def leastsq(
+    func: Callable[..., Any],
+    x0: Any,
+    args: Any = (),
+    Dfun: Callable[..., Any] | None = None,  # noqa: N803 - SciPy's name
+    full_output: bool | int = False,
+    col_deriv: bool | int = False,
+    ftol: float = 1.49012e-08,
+    xtol: float = 1.49012e-08,
+    gtol: float = 0.0,
+    maxfev: int = 0,
+    epsfcn: float | None = None,
+    factor: float = 100,
+    diag: Any = None,
+) -> Any:
+    """Minimize the sum of squares of a set of equations with MINPACK.
+
+    A drop-in replacement for `scipy.optimize.leastsq` that runs the original
+    Fortran MINPACK routines ``lmdif`` (no ``Dfun``) and ``lmder`` (with
+    ``Dfun``)::
+
+        x = arg min(sum(func(y)**2, axis=0))
+                 y
+
+    Parameters
+    ----------
+    func : callable
+        ``func(x, *args)`` returns the ``m`` residuals at ``x`` (``n`` values),
+        with ``m >= n``.  It receives its own copy of ``x`` on each call.
+    x0 : array_like
+        The starting estimate; flattened to 1-D (a scalar gives ``n = 1``).
+    args : tuple, optional
+        Extra arguments to ``func`` and ``Dfun``; a non-tuple is wrapped as ``(args,)``.
+    Dfun : callable, optional
+        ``Dfun(x, *args)`` returns the Jacobian of ``func``, shape ``(m, n)``
+        (or ``(n, m)`` with `col_deriv`).  Without it the Jacobian is estimated
+        by forward differences.
+    full_output : bool, optional
+        Return all optional outputs, not just ``x`` and ``ier``.
+    col_deriv : bool, optional
+        Whether ``Dfun`` returns the derivatives down the columns, shape ``(n, m)``.
+    ftol : float, optional
+        Relative error desired in the sum of squares.
+    xtol : float, optional
+        Relative error desired in the approximate solution.
+    gtol : float, optional
+        Orthogonality desired between the residuals and the Jacobian's columns.
+    maxfev : int, optional
+        Maximum number of calls to ``func``.  0 means ``200*(n+1)`` without
+        ``Dfun`` and ``100*(n+1)`` with it.
+    epsfcn : float, optional
+        Step length for the forward-difference Jacobian (the relative step is
+        ``sqrt(epsfcn)``).  None means the machine epsilon of the dtype that
+        ``func`` returns (float64 for integer results).
+    factor : float, optional
+        Determines the initial step bound ``factor * || diag * x||``, in the
+        interval ``(0.1, 100)``.
+    diag : sequence, optional
+        ``n`` positive scale factors for the variables.  None lets MINPACK
+        scale them from the Jacobian's column norms.
+
+    Returns
+    -------
+    x : ndarray, shape (n,)
+        The solution (or the last iterate if the fit did not converge).
+    cov_x : ndarray or None
+        ``inv(J.T @ J)`` at the solution, or None when ``ier`` is not 1-4 or the
+        Jacobian is singular.  Multiply by the residual variance to get the
+        covariance of the estimate.  Only with `full_output`.
+    infodict : dict
+        Only with `full_output`: ``nfev`` (calls to ``func``), ``njev`` (calls
+        to ``Dfun``, only when it is given), ``fvec`` (residuals at ``x``),
+        ``fjac`` (MINPACK's factored Jacobian, shape ``(n, m)`` as SciPy returns
+        it), ``ipvt`` (the 0-based column permutation), ``qtf`` (the first
+        ``n`` elements of ``Q.T @ fvec``).
+    mesg : str
+        What ``ier`` means.  Only with `full_output`.
+    ier : int
+        1, 2, 3 or 4 when a solution was found; 5-8 otherwise (a
+        `RuntimeWarning` is issued without `full_output`); 0 for improper
+        input (a `TypeError` is raised without `full_output`).
+
+    Raises
+    ------
+    TypeError
+        If an argument, or what ``func`` or ``Dfun`` returns, has the wrong
+        type or shape, or ``n > m``.
+    ValueError
+        If ``x0`` is not finite, ``diag`` has the wrong length, or ``func``
+        changes the number of residuals.
+    Exception
+        Whatever ``func`` or ``Dfun`` raised, unchanged; MINPACK stops at once.
+
+    See Also
+    --------
+    scipy.optimize.leastsq : The function this one reproduces.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minpack import leastsq
+    >>> def residuals(p):
+    ...     return np.array([p[0] - 1.0, 10.0 * (p[1] - p[0] ** 2)])
+    >>> x, ier = leastsq(residuals, [-1.2, 1.0])
+    >>> np.allclose(x, [1.0, 1.0]), ier in (1, 2, 3, 4)
+    (True, True)
+    """
+    x = _initial_point(x0)
+    n = x.shape[0]
+    if not isinstance(args, tuple):
+        args = (args,)
+    ftol = _as_float(ftol, "ftol")
+    xtol = _as_float(xtol, "xtol")
+    gtol = _as_float(gtol, "gtol")
+    factor = _as_float(factor, "factor")
+    maxfev = _as_fortran_int(maxfev, "maxfev")
+    scale, mode = _scaling(diag, n)
+
+    # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
+    # MINPACK's own first call (see Residual).
+    first = func(x.copy(), *args)
+    fvec0 = np.array(residual_vector(first, "func"))  # own copy: func may reuse its buffer
+    m = fvec0.shape[0]
+    if n > m:
+        raise TypeError(
+            f"Improper input: func input vector length N={n} must not exceed "
+            f"func output vector length M={m}"
+        )
+    if m > _FORTRAN_INT_MAX // n:
+        raise ValueError(f"m*n = {m}*{n} is larger than MINPACK's limit {_FORTRAN_INT_MAX}")
+
+    if Dfun is None:
+        if maxfev == 0:
+            maxfev = 200 * (n + 1)
+        if epsfcn is None:
+            epsfcn = float(np.finfo(epsfcn_dtype(first)).eps)
+        residual = Residual(func, args, fvec0)
+        x, fvec, info, nfev, fjac, ipvt, qtf = _minpack.lmdif(
+            residual.lmdif_fcn, m, x, ftol, xtol, gtol, maxfev,
+            _as_float(epsfcn, "epsfcn"), scale, mode, factor, _NO_PRINTING,
+        )  # fmt: skip
+        callbacks: Residual = residual
+        infodict: dict[str, Any] = {"fvec": fvec, "nfev": nfev}
+    else:
+        if maxfev == 0:
+            maxfev = 100 * (n + 1)
+        both = ResidualAndJacobian(func, args, fvec0, Dfun, bool(col_deriv), n)
+        x, fvec, fjac, info, nfev, njev, ipvt, qtf = _minpack.lmder(
+            both.lmder_fcn, m, x, ftol, xtol, gtol, maxfev,
+            scale, mode, factor, _NO_PRINTING,
+        )  # fmt: skip
+        callbacks = both
+        infodict = {"fvec": fvec, "nfev": nfev, "njev": njev}
+
+    if callbacks.error is not None:
+        error, callbacks.error = callbacks.error, None  # drop the reference: no cycle kept
+        raise error
+
+    if not full_output:
+        if info in FAILURE:
+            warnings.warn(message(info, ftol, xtol, gtol, maxfev), RuntimeWarning, stacklevel=2)
+        elif info == IMPROPER_INPUT:
+            raise TypeError(message(info, ftol, xtol, gtol, maxfev))
+        return x, info
+
+    ipvt -= 1  # MINPACK's permutation is 1-based; SciPy >= 1.15 returns it 0-based
+    cov_x = covariance_from_qr(fjac, ipvt) if info in SUCCESS else None
+    infodict.update(fjac=fjac.T, ipvt=ipvt, qtf=qtf)
+    return x, cov_x, infodict, message(info, ftol, xtol, gtol, maxfev), info

@@ -1,0 +1,52 @@
+"""What each ``ier`` (MINPACK's ``info``) means, worded as SciPy words it."""
+
+from __future__ import annotations
+
+# ier values with which leastsq reports a solution (cov_x is computed for these).
+SUCCESS = frozenset({1, 2, 3, 4})
+# ier values that leastsq warns about when full_output is false.
+FAILURE = frozenset({5, 6, 7, 8})
+# MINPACK's info for improper input; leastsq raises TypeError for it.
+IMPROPER_INPUT = 0
+
+
+def message(ier: int, ftol: float, xtol: float, gtol: float, maxfev: int) -> str:
+    """Return SciPy's message for ``ier``, with the tolerances filled in."""
+    if ier == 0:
+        return "Improper input parameters."
+    if ier == 1:
+        return (
+            "Both actual and predicted relative reductions in the sum of squares\n"
+            f"  are at most {ftol:f}"
+        )
+    if ier == 2:
+        return f"The relative error between two consecutive iterates is at most {xtol:f}"
+    if ier == 3:
+        return (
+            "Both actual and predicted relative reductions in the sum of squares\n"
+            f"  are at most {ftol:f} and the relative error between two consecutive "
+            f"iterates is at \n  most {xtol:f}"
+        )
+    if ier == 4:
+        return (
+            "The cosine of the angle between func(x) and any column of the\n"
+            f"  Jacobian is at most {gtol:f} in absolute value"
+        )
+    if ier == 5:
+        return f"Number of calls to function has reached maxfev = {maxfev}."
+    if ier == 6:
+        return (
+            f"ftol={ftol:f} is too small, no further reduction in the sum of squares\n"
+            "  is possible."
+        )
+    if ier == 7:
+        return (
+            f"xtol={xtol:f} is too small, no further improvement in the approximate\n"
+            "  solution is possible."
+        )
+    if ier == 8:
+        return (
+            f"gtol={gtol:f} is too small, func(x) is orthogonal to the columns of\n"
+            "  the Jacobian to machine precision."
+        )
+    raise ValueError(f"ier must be an integer from 0 to 8, not {ier!r}")
