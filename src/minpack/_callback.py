@@ -34,7 +34,9 @@ def as_real_array(value: object, name: str) -> FloatArray:
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as exc:  # e.g. ragged nested sequences
-        raise TypeError(f"{name} must return an array of real numbers, not {_describe(value)}") from exc
+        raise TypeError(
+            f"{name} must return an array of real numbers, not {_describe(value)}"
+        ) from exc
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must return an array of real numbers, not {_describe(array)}")
     return array.astype(np.float64, copy=False)
@@ -147,7 +149,9 @@ class ResidualAndJacobian(Residual):
             value = value.reshape(self.jac_shape)
         fjac[...] = value.T if self.col_deriv else value
 
-    def lmder_fcn(self, x: FloatArray, fvec: FloatArray, fjac: FloatArray, iflag: int) -> int | None:
+    def lmder_fcn(
+        self, x: FloatArray, fvec: FloatArray, fjac: FloatArray, iflag: int
+    ) -> int | None:
         """MINPACK's ``fcn`` for lmder: ``iflag`` 1 fills ``fvec``, 2 fills ``fjac``."""
         try:
             if iflag == 2:
