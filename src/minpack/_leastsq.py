@@ -238,8 +238,11 @@ def leastsq(
         infodict = {"fvec": fvec, "nfev": nfev, "njev": njev}
 
     if callbacks.error is not None:
-        error, callbacks.error = callbacks.error, None  # drop the reference: no cycle kept
-        raise error
+        error, callbacks.error = callbacks.error, None
+        try:
+            raise error
+        finally:
+            del error  # the traceback holds this frame: break the cycle through it
 
     if not full_output:
         if info in FAILURE:

@@ -1,0 +1,88 @@
+"""How the extension is built: self-contained, MINPACK hidden, arithmetic untouched."""
+
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import minpack
+from minpack import _minpack
+
+EXTENSION = _minpack.__file__
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="inspects an ELF shared object")
+
+
+def _tool_output(*command: str) -> str:
+    """Run a binutils/libc tool on the extension and return what it printed."""
+    if shutil.which(command[0]) is None:
+        pytest.fail(f"{command[0]} is needed to inspect the extension (binutils / libc-bin)")
+    return subprocess.run(
+        [*command, EXTENSION], check=True, capture_output=True, text=True
+    ).stdout
+
+
+@linux_only
+def test_extension_needs_nothing_beyond_libc_and_libm():
+    needed = [
+        line.split()[-1].strip("[]")
+        for line in _tool_output("objdump", "-p").splitlines()
+        if line.split()[:1] == ["NEEDED"]
+    ]
+    # ld-linux is glibc's loader, needed for thread-local storage (__tls_get_addr).
+    glibc = {"libc.so.6", "libm.so.6"}
+    assert all(name in glibc or name.startswith("ld-linux") for name in needed), needed
+    # ldd resolves the whole chain; MINPACK and gfortran's runtime must not be in it.
+    resolved = _tool_output("ldd")
+    assert "minpack" not in resolved
+    assert "gfortran" not in resolved
+
+
+@linux_only
+def test_extension_exports_only_the_module_init():
+    exported = [
+        line.split()[-1] for line in _tool_output("nm", "-D", "--defined-only").splitlines()
+    ]
+    assert exported == ["PyInit__minpack"]
+
+
+@linux_only
+def test_minpack_is_linked_in_statically():
+    symbols = _tool_output("nm").split()
+    assert "lmdif_" in symbols
+    assert "lmder_" in symbols
+
+
+@linux_only
+def test_no_fused_multiply_add_anywhere_in_the_extension():
+    # FMA contraction would change MINPACK's rounding; neither the netlib objects
+    # nor the f2py wrapper may contain an FMA instruction.
+    disassembly = _tool_output("objdump", "-d", "--no-show-raw-insn")
+    assert "vfmadd" not in disassembly
+    assert "vfmsub" not in disassembly
+    assert "vfnmadd" not in disassembly
+
+
+def test_package_imports_and_fits_without_scipy():
+    program = textwrap.dedent(
+        """
+        import sys
+        sys.modules["scipy"] = None  # any import of SciPy now fails
+        import numpy as np
+        from minpack import leastsq
+        x, ier = leastsq(lambda p: np.array([p[0] - 3.0, p[1] + 1.0, p[0] * p[1] + 3.0]), [0, 0])
+        assert ier in (1, 2, 3, 4), ier
+        assert np.allclose(x, [3.0, -1.0]), x
+        assert not any(name.startswith("scipy") and sys.modules[name] for name in sys.modules)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_public_names():
+    assert minpack.__all__ == ["__version__", "leastsq"]
+    assert isinstance(minpack.__version__, str)
+    assert minpack.__version__.count(".") == 2
