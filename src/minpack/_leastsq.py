@@ -199,6 +199,7 @@ def leastsq(
     gtol = _as_float(gtol, "gtol")
     factor = _as_float(factor, "factor")
     maxfev = _as_fortran_int(maxfev, "maxfev")
+    step = None if epsfcn is None else _as_float(epsfcn, "epsfcn")
     scale, mode = _scaling(diag, n)
 
     # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
@@ -217,12 +218,12 @@ def leastsq(
     if Dfun is None:
         if maxfev == 0:
             maxfev = 200 * (n + 1)
-        if epsfcn is None:
-            epsfcn = float(np.finfo(epsfcn_dtype(first)).eps)
+        if step is None:
+            step = float(np.finfo(epsfcn_dtype(first)).eps)
         residual = Residual(func, args, fvec0)
         x, fvec, info, nfev, fjac, ipvt, qtf = _minpack.lmdif(
             residual.lmdif_fcn, m, x, ftol, xtol, gtol, maxfev,
-            _as_float(epsfcn, "epsfcn"), scale, mode, factor, _NO_PRINTING,
+            step, scale, mode, factor, _NO_PRINTING,
         )  # fmt: skip
         callbacks: Residual = residual
         infodict: dict[str, Any] = {"fvec": fvec, "nfev": nfev}

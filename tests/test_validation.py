@@ -1,0 +1,147 @@
+"""Bad input gets a clear TypeError/ValueError naming the argument, and no noise."""
+
+import numpy as np
+import pytest
+
+from minpack import leastsq
+
+T = np.linspace(0.0, 1.0, 8)
+
+
+def line(p):
+    return p[0] * T + p[1] - (2.0 * T + 1.0)
+
+
+def line_jacobian(p):
+    return np.column_stack([T, np.ones_like(T)])
+
+
+BAD_FUNC_RESULTS = {
+    "none": (None, TypeError, "func must return an array of real numbers"),
+    "string": ("abc", TypeError, "func must return an array of real numbers"),
+    "complex": (np.ones(8, complex), TypeError, "complex128"),
+    "object": (np.array([1.0, "a"], dtype=object), TypeError, "dtype object"),
+    "ragged": ([[1.0, 2.0], [3.0]], TypeError, "func must return an array of real numbers"),
+    "two-d": (np.ones((8, 2)), TypeError, "1-D array of residuals, not shape (8, 2)"),
+    "too-short": (np.ones(1), TypeError, "N=2 must not exceed func output vector length M=1"),
+}
+
+
+@pytest.mark.parametrize(
+    ("result", "error", "text"), BAD_FUNC_RESULTS.values(), ids=BAD_FUNC_RESULTS.keys()
+)
+def test_bad_func_result_at_x0_is_rejected(result, error, text, capfd):
+    with pytest.raises(error, match=_literal(text)):
+        leastsq(lambda p: result, [1.0, 1.0])
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("result", "error", "text"),
+    [*BAD_FUNC_RESULTS.values(), (np.ones(9), ValueError, "returned 9 residuals, but 8 at x0")],
+    ids=[*BAD_FUNC_RESULTS.keys(), "length-changes"],
+)
+@pytest.mark.parametrize("with_dfun", [False, True], ids=["lmdif", "lmder"])
+def test_bad_func_result_during_the_fit_is_rejected(result, error, text, with_dfun, capfd):
+    if text.startswith("N=2"):  # a length change after x0 is reported as such
+        error, text = ValueError, "returned 1 residuals, but 8 at x0"
+    calls = []
+
+    def func(p):
+        calls.append(1)
+        return line(p) if len(calls) < 3 else result
+
+    with pytest.raises(error, match=_literal(text)):
+        leastsq(func, [1.0, 1.0], Dfun=line_jacobian if with_dfun else None)
+    assert len(calls) == 3
+    assert capfd.readouterr() == ("", "")
+
+
+BAD_JACOBIANS = {
+    "transposed": (np.ones((2, 8)), "shape (8, 2) (m, n), not shape (2, 8)"),
+    "flat": (np.ones(16), "not shape (16,)"),
+    "complex": (np.ones((8, 2), complex), "complex128"),
+    "none": (None, "Dfun must return an array of real numbers"),
+    "string": ("j", "Dfun must return an array of real numbers"),
+}
+
+
+@pytest.mark.parametrize(("result", "text"), BAD_JACOBIANS.values(), ids=BAD_JACOBIANS.keys())
+def test_bad_dfun_result_is_rejected(result, text, capfd):
+    with pytest.raises(TypeError, match=_literal(text)):
+        leastsq(line, [1.0, 1.0], Dfun=lambda p: result)
+    assert capfd.readouterr() == ("", "")
+
+
+def test_dfun_shape_with_col_deriv_is_n_by_m():
+    with pytest.raises(TypeError, match=_literal("(2, 8) (n, m) with col_deriv=True")):
+        leastsq(line, [1.0, 1.0], Dfun=line_jacobian, col_deriv=True)
+    x, ier = leastsq(line, [1.0, 1.0], Dfun=lambda p: line_jacobian(p).T, col_deriv=True)
+    np.testing.assert_allclose(x, [2.0, 1.0])
+
+
+def test_one_variable_jacobian_may_be_one_dimensional():
+    # SciPy accepts an (m,) Jacobian when n == 1; so do we.
+    x, ier = leastsq(lambda p: p[0] * T - 3.0 * T, [1.0], Dfun=lambda p: T)
+    np.testing.assert_allclose(x, [3.0])
+    assert ier in (1, 2, 3, 4)
+
+
+BAD_ARGUMENTS = {
+    "x0-string": (dict(x0="ab"), TypeError, "x0 must be an array of real numbers"),
+    "x0-complex": (dict(x0=[1j, 1.0]), TypeError, "x0 must be an array of real numbers"),
+    "x0-ragged": (dict(x0=[[1.0], [1.0, 2.0]]), TypeError, "x0 must be an array"),
+    "x0-empty": (dict(x0=[]), TypeError, "x0 is empty"),
+    "x0-nan": (dict(x0=[np.nan, 1.0]), ValueError, "x0 must be finite"),
+    "x0-inf": (dict(x0=[np.inf, 1.0]), ValueError, "x0 must be finite"),
+    "ftol-string": (dict(ftol="small"), TypeError, "ftol must be a real number"),
+    "xtol-none": (dict(xtol=None), TypeError, "xtol must be a real number"),
+    "gtol-list": (dict(gtol=[0.0]), TypeError, "gtol must be a real number"),
+    "factor-string": (dict(factor="x"), TypeError, "factor must be a real number"),
+    "epsfcn-string": (dict(epsfcn="x"), TypeError, "epsfcn must be a real number"),
+    "maxfev-float": (dict(maxfev=1e4), TypeError, "maxfev must be an integer"),
+    "maxfev-huge": (dict(maxfev=2**31), ValueError, "maxfev=2147483648 is larger"),
+    "diag-length": (dict(diag=[1.0, 2.0, 3.0]), ValueError, "diag must have one entry"),
+    "diag-string": (dict(diag="ab"), TypeError, "diag must be an array of real numbers"),
+}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "text"), BAD_ARGUMENTS.values(), ids=BAD_ARGUMENTS.keys()
+)
+def test_bad_argument_is_rejected_before_any_call(kwargs, error, text, capfd):
+    calls = []
+
+    def func(p):
+        calls.append(1)
+        return line(p)
+
+    kwargs = {"x0": [1.0, 1.0], **kwargs}
+    with pytest.raises(error, match=_literal(text)):
+        leastsq(func, **kwargs)
+    assert calls == []
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(ftol=-1.0), dict(xtol=-1.0), dict(gtol=-1.0), dict(factor=0.0), dict(maxfev=-1),
+     dict(diag=[1.0, 0.0]), dict(diag=[1.0, -2.0])],
+    ids=["ftol-negative", "xtol-negative", "gtol-negative", "factor-zero", "maxfev-negative",
+         "diag-zero", "diag-negative"],
+)  # fmt: skip
+def test_values_minpack_rejects_give_ier_0_as_in_scipy(kwargs):
+    with pytest.raises(TypeError, match=_literal("Improper input parameters.")):
+        leastsq(line, [1.0, 1.0], **kwargs)
+    x, cov_x, info, mesg, ier = leastsq(line, [1.0, 1.0], full_output=True, **kwargs)
+    assert ier == 0
+    assert mesg == "Improper input parameters."
+    assert cov_x is None
+    np.testing.assert_array_equal(x, [1.0, 1.0])
+
+
+def _literal(text):
+    """A regular expression that matches text literally."""
+    import re
+
+    return re.escape(text)
