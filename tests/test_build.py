@@ -18,9 +18,7 @@ def _tool_output(*command: str) -> str:
     """Run a binutils/libc tool on the extension and return what it printed."""
     if shutil.which(command[0]) is None:
         pytest.fail(f"{command[0]} is needed to inspect the extension (binutils / libc-bin)")
-    return subprocess.run(
-        [*command, EXTENSION], check=True, capture_output=True, text=True
-    ).stdout
+    return subprocess.run([*command, EXTENSION], check=True, capture_output=True, text=True).stdout
 
 
 @linux_only
