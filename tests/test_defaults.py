@@ -177,3 +177,18 @@ def test_scalar_x0_gives_one_variable():
 def test_scalar_residual_counts_as_one():
     x, ier = leastsq(lambda p: p[0] - 5.0, [0.0])
     np.testing.assert_allclose(x, [5.0])
+
+
+def test_improper_input_reports_func_at_x0_as_fvec():
+    x, cov_x, info, mesg, ier = leastsq(lambda p: p - 3.0, [1.0, 2.0], ftol=-1.0,
+                                        full_output=True)  # fmt: skip
+    assert ier == 0
+    np.testing.assert_array_equal(info["fvec"], [-2.0, -1.0])
+    assert info["nfev"] == 0
+
+
+def test_scalar_residual_comes_back_as_a_scalar_like_scipy():
+    x, cov_x, info, mesg, ier = leastsq(lambda p: 2.0 * (p[0] - 3.0) ** 2 + 1.0, 0.0,
+                                        full_output=True)  # fmt: skip
+    assert type(info["fvec"]) is np.float64
+    assert info["fvec"] == pytest.approx(1.0)

@@ -245,6 +245,13 @@ def leastsq(
         finally:
             del error  # the traceback holds this frame: break the cycle through it
 
+    if callbacks.fvec0 is not None:
+        # MINPACK rejected the input before its first call: report func(x0), as SciPy does.
+        infodict["fvec"] = callbacks.fvec0
+    if np.ndim(first) == 0:
+        # SciPy hands back a scalar residual as a scalar.
+        infodict["fvec"] = infodict["fvec"][0]
+
     if not full_output:
         if info in FAILURE:
             warnings.warn(message(info, ftol, xtol, gtol, maxfev), RuntimeWarning, stacklevel=2)
