@@ -1,25 +1,26 @@
-"""Trampolines between MINPACK's ``fcn`` callbacks and the user's Python functions.
+"""The rules for calling the user's ``func`` and ``Dfun``, and the fit that applies them.
 
-MINPACK calls ``fcn`` with pointers into its own memory.  The trampolines here
-keep the user away from that memory: the user gets a private copy of ``x``, the
-returned values are validated before they are copied into MINPACK's buffers,
-and an exception raised by the user is captured (so that f2py neither prints
-it nor ``longjmp``s over the Fortran frames) and makes MINPACK stop at once by
-returning a negative ``iflag``.  ``leastsq`` re-raises it after MINPACK returns.
+MINPACK calls its ``fcn`` with pointers into its own memory.  The user never
+sees that memory: ``func`` gets a fresh copy of ``x`` on every call, what it
+returns is validated before it is copied into MINPACK's buffers, and an
+exception it raises is captured (so that f2py neither prints it nor
+``longjmp``s over the Fortran frames) and makes MINPACK stop at once.
+``leastsq`` re-raises it unchanged after MINPACK returns.
+
+The per-call work is done in C (``minpack/_trampoline.c``): a value that is
+already a float64 array of the right shape is copied directly; anything else
+comes here, to `check_residuals` and `check_jacobian`, which convert it or
+raise the error the user sees.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
-
-# Returned to MINPACK as the new iflag: any negative value stops lmdif/lmder.
-STOP = -1
 
 
 def _describe(value: object) -> str:
@@ -56,109 +57,27 @@ def epsfcn_dtype(value: object) -> np.dtype[Any]:
     return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
 
 
-class Residual:
-    """Evaluate the user's ``func`` for MINPACK and check what it returns.
+def check_residuals(value: object, m: int) -> FloatArray:
+    """Return ``func``'s result as m contiguous float64 residuals, or raise."""
+    values = residual_vector(value, "func")
+    if values.shape[0] != m:
+        raise ValueError(
+            f"func returned {values.shape[0]} residuals, but {m} at x0: "
+            "the number of residuals must not change during the fit"
+        )
+    return np.ascontiguousarray(values)
 
-    Parameters
-    ----------
-    func : callable
-        The user's residual function, called as ``func(x, *args)``.
-    args : tuple
-        Extra arguments for ``func``.
-    fvec0 : ndarray
-        ``func`` evaluated at ``x0`` (a private float64 copy).  MINPACK's first
-        call is at ``x0``, so it is answered from here instead of calling
-        ``func`` a second time.
-    """
 
-    __slots__ = ("args", "error", "func", "fvec0", "m")
-
-    def __init__(self, func: Callable[..., object], args: tuple[Any, ...], fvec0: FloatArray):
-        self.func = func
-        self.args = args
-        self.m = fvec0.shape[0]
-        self.fvec0: FloatArray | None = fvec0
-        self.error: BaseException | None = None
-
-    def evaluate(self, x: FloatArray, fvec: FloatArray) -> None:
-        """Write ``func(copy of x)`` into ``fvec`` (MINPACK's buffer)."""
-        if self.fvec0 is not None:
-            fvec[:] = self.fvec0
-            self.fvec0 = None
-            return
-        values = residual_vector(self.func(x.copy(), *self.args), "func")
-        if values.shape[0] != self.m:
-            raise ValueError(
-                f"func returned {values.shape[0]} residuals, but {self.m} at x0: "
-                "the number of residuals must not change during the fit"
+def check_jacobian(value: object, m: int, n: int, col_deriv: bool) -> FloatArray:
+    """Return ``Dfun``'s result as a contiguous float64 array of its shape, or raise."""
+    expected = (n, m) if col_deriv else (m, n)
+    array = as_real_array(value, "Dfun")
+    if array.shape != expected:
+        # A single row or column is unambiguous as a 1-D array (SciPy accepts it too).
+        if array.ndim != 1 or array.size != m * n or 1 not in expected:
+            layout = "(n, m) with col_deriv=True" if col_deriv else "(m, n)"
+            raise TypeError(
+                f"Dfun must return an array of shape {expected} {layout}, not shape {array.shape}"
             )
-        fvec[:] = values
-
-    def lmdif_fcn(self, x: FloatArray, fvec: FloatArray, iflag: int) -> int | None:
-        """MINPACK's ``fcn`` for lmdif: fill ``fvec``, or capture the error and stop."""
-        try:
-            self.evaluate(x, fvec)
-        except BaseException as exc:  # noqa: BLE001 - re-raised unchanged by leastsq
-            self.error = exc
-            return STOP
-        return None
-
-
-class ResidualAndJacobian(Residual):
-    """Evaluate ``func`` and the user's Jacobian ``Dfun`` for lmder.
-
-    Parameters
-    ----------
-    func, args, fvec0
-        As for `Residual`.
-    jac : callable
-        The user's ``Dfun``, called as ``Dfun(x, *args)``.
-    col_deriv : bool
-        Whether ``Dfun`` returns the transposed Jacobian, shape ``(n, m)``.
-    n : int
-        The number of variables.
-    """
-
-    __slots__ = ("col_deriv", "jac", "jac_shape")
-
-    def __init__(
-        self,
-        func: Callable[..., object],
-        args: tuple[Any, ...],
-        fvec0: FloatArray,
-        jac: Callable[..., object],
-        col_deriv: bool,
-        n: int,
-    ):
-        super().__init__(func, args, fvec0)
-        self.jac = jac
-        self.col_deriv = col_deriv
-        self.jac_shape = (n, self.m) if col_deriv else (self.m, n)
-
-    def jacobian(self, x: FloatArray, fjac: FloatArray) -> None:
-        """Write ``Dfun(copy of x)`` into ``fjac`` (column-major m-by-n)."""
-        value = as_real_array(self.jac(x.copy(), *self.args), "Dfun")
-        if value.shape != self.jac_shape:
-            # A single row or column is unambiguous as a 1-D array (SciPy accepts it too).
-            if value.ndim != 1 or value.size != fjac.size or 1 not in self.jac_shape:
-                layout = "(n, m) with col_deriv=True" if self.col_deriv else "(m, n)"
-                raise TypeError(
-                    f"Dfun must return an array of shape {self.jac_shape} {layout}, "
-                    f"not shape {value.shape}"
-                )
-            value = value.reshape(self.jac_shape)
-        fjac[...] = value.T if self.col_deriv else value
-
-    def lmder_fcn(
-        self, x: FloatArray, fvec: FloatArray, fjac: FloatArray, iflag: int
-    ) -> int | None:
-        """MINPACK's ``fcn`` for lmder: ``iflag`` 1 fills ``fvec``, 2 fills ``fjac``."""
-        try:
-            if iflag == 2:
-                self.jacobian(x, fjac)
-            else:
-                self.evaluate(x, fvec)
-        except BaseException as exc:  # noqa: BLE001 - re-raised unchanged by leastsq
-            self.error = exc
-            return STOP
-        return None
+        array = array.reshape(expected)
+    return np.ascontiguousarray(array)

@@ -12,13 +12,14 @@ import numpy as np
 from minpack import _minpack
 from minpack._callback import (
     FloatArray,
-    Residual,
-    ResidualAndJacobian,
+    check_jacobian,
+    check_residuals,
     epsfcn_dtype,
     residual_vector,
 )
 from minpack._covariance import covariance_from_qr
 from minpack._messages import FAILURE, IMPROPER_INPUT, SUCCESS, message
+from minpack._trampoline import Fit, lmder_fcn, lmdif_fcn
 
 # MINPACK counts in Fortran default INTEGERs: 32 bits.
 _FORTRAN_INT_MAX = 2**31 - 1
@@ -203,7 +204,7 @@ def leastsq(
     scale, mode = _scaling(diag, n)
 
     # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
-    # MINPACK's own first call (see Residual).
+    # MINPACK's own first call (see Fit in _trampoline.c).
     first = func(x.copy(), *args)
     fvec0 = np.array(residual_vector(first, "func"))  # own copy: func may reuse its buffer
     m = fvec0.shape[0]
@@ -220,34 +221,31 @@ def leastsq(
             maxfev = 200 * (n + 1)
         if step is None:
             step = float(np.finfo(epsfcn_dtype(first)).eps)
-        residual = Residual(func, args, fvec0)
-        x, fvec, info, nfev, fjac, ipvt, qtf = _minpack.lmdif(
-            residual.lmdif_fcn, m, x, ftol, xtol, gtol, maxfev,
+        fit = Fit(func, args, fvec0, check_residuals)
+        x, fvec, info, nfev, fjac, ipvt, qtf = fit.run(
+            _minpack.lmdif, lmdif_fcn, m, x, ftol, xtol, gtol, maxfev,
             step, scale, mode, factor, _NO_PRINTING,
         )  # fmt: skip
-        callbacks: Residual = residual
         infodict: dict[str, Any] = {"fvec": fvec, "nfev": nfev}
     else:
         if maxfev == 0:
             maxfev = 100 * (n + 1)
-        both = ResidualAndJacobian(func, args, fvec0, Dfun, bool(col_deriv), n)
-        x, fvec, fjac, info, nfev, njev, ipvt, qtf = _minpack.lmder(
-            both.lmder_fcn, m, x, ftol, xtol, gtol, maxfev,
+        fit = Fit(func, args, fvec0, check_residuals, Dfun, check_jacobian, bool(col_deriv))
+        x, fvec, fjac, info, nfev, njev, ipvt, qtf = fit.run(
+            _minpack.lmder, lmder_fcn, m, x, ftol, xtol, gtol, maxfev,
             scale, mode, factor, _NO_PRINTING,
         )  # fmt: skip
-        callbacks = both
         infodict = {"fvec": fvec, "nfev": nfev, "njev": njev}
 
-    if callbacks.error is not None:
-        error, callbacks.error = callbacks.error, None
+    if fit.error is not None:
+        error, fit.error = fit.error, None
         try:
             raise error
         finally:
             del error  # the traceback holds this frame: break the cycle through it
-
-    if callbacks.fvec0 is not None:
+    if fit.pending is not None:
         # MINPACK rejected the input before its first call: report func(x0), as SciPy does.
-        infodict["fvec"] = callbacks.fvec0
+        infodict["fvec"] = fit.pending
     if np.ndim(first) == 0:
         # SciPy hands back a scalar residual as a scalar.
         infodict["fvec"] = infodict["fvec"][0]

@@ -8,7 +8,7 @@ _F = NDArray[np.float64]
 _I = NDArray[np.intc]
 
 def lmdif(
-    fcn: Callable[[_F, _F, int], int | None],
+    fcn: Callable[[_F, _F, int], int | None] | object,
     m: int,
     x: _F,
     ftol: float,
@@ -22,7 +22,7 @@ def lmdif(
     nprint: int,
 ) -> tuple[_F, _F, int, int, _F, _I, _F]: ...
 def lmder(
-    fcn: Callable[[_F, _F, _F, int], int | None],
+    fcn: Callable[[_F, _F, _F, int], int | None] | object,
     m: int,
     x: _F,
     ftol: float,

@@ -1,0 +1,402 @@
+/*
+ * The hot path between MINPACK and the user's Python functions.
+ *
+ * MINPACK calls its fcn with pointers into its own memory and no user-data
+ * argument.  The functions lmdif_fcn and lmder_fcn below are handed to the
+ * f2py wrappers of lmdif/lmder as PyCapsules (f2py passes such a pointer
+ * straight to Fortran); they find the fit they serve through a thread-local
+ * pointer, set by Fit.run for the duration of one MINPACK call, so that
+ * concurrent fits in other threads and fits nested inside a func never see
+ * each other.
+ *
+ * The rules are those of src/minpack/_callback.py, which this file only makes
+ * fast: the user receives a fresh copy of x; what the user returns is copied
+ * into MINPACK's buffers only when it is a float64 array of exactly the right
+ * shape; anything else goes through the Python checkers, which convert it or
+ * raise the documented TypeError/ValueError; any exception is captured (never
+ * printed) and stops MINPACK at once through a negative iflag.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#define NPY_NO_DEPRECATED_API NPY_1_23_API_VERSION
+#include <numpy/arrayobject.h>
+
+#include <string.h>
+
+/* Any negative iflag makes lmdif/lmder return at once with info = iflag. */
+#define STOP_FIT (-1)
+
+/* Arguments passed to func/Dfun on the C stack; more go through a tuple. */
+#define MAX_STACK_ARGS 8
+
+typedef struct Fit {
+    PyObject_HEAD
+    PyObject *func;            /* the user's func */
+    PyObject *args;            /* its extra arguments (a tuple) */
+    PyObject *pending;         /* func(x0), for MINPACK's first call; None once used */
+    PyObject *check_residuals; /* (value, m) -> float64 vector of length m, or raises */
+    PyObject *jac;             /* the user's Dfun, or None */
+    PyObject *check_jacobian;  /* (value, m, n, col_deriv) -> C-contiguous float64 array */
+    PyObject *error;           /* what stopped the fit, or None */
+    int col_deriv;             /* Dfun returns the (n, m) transpose */
+    struct Fit *outer;         /* the fit this thread was running before this one */
+} Fit;
+
+/* The fit whose MINPACK call is running in this thread. */
+static _Thread_local Fit *active_fit = NULL;
+
+/* Keep the exception that is being raised, and stop MINPACK. */
+static void
+stop_with_error(Fit *fit, int *iflag)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *error = PyErr_GetRaisedException();
+#else
+    PyObject *type, *error, *traceback;
+    PyErr_Fetch(&type, &error, &traceback);
+    PyErr_NormalizeException(&type, &error, &traceback);
+    if (traceback != NULL) {
+        PyException_SetTraceback(error, traceback);
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(traceback);
+#endif
+    Py_XSETREF(fit->error, error);
+    *iflag = STOP_FIT;
+}
+
+/* Call function(copy of x, *fit->args); a new reference, or NULL with an error set. */
+static PyObject *
+call_user(Fit *fit, PyObject *function, const double *x, npy_intp n)
+{
+    PyObject *x_copy = PyArray_SimpleNew(1, &n, NPY_DOUBLE);
+    if (x_copy == NULL) {
+        return NULL;
+    }
+    memcpy(PyArray_DATA((PyArrayObject *)x_copy), x, (size_t)n * sizeof(double));
+
+    Py_ssize_t nargs = PyTuple_GET_SIZE(fit->args);
+    PyObject *result;
+    if (nargs < MAX_STACK_ARGS) {
+        PyObject *stack[MAX_STACK_ARGS];
+        stack[0] = x_copy;
+        for (Py_ssize_t i = 0; i < nargs; i++) {
+            stack[i + 1] = PyTuple_GET_ITEM(fit->args, i);
+        }
+        result = PyObject_Vectorcall(function, stack, (size_t)(nargs + 1), NULL);
+    }
+    else {
+        PyObject *all = PyTuple_New(nargs + 1);
+        if (all == NULL) {
+            Py_DECREF(x_copy);
+            return NULL;
+        }
+        Py_INCREF(x_copy);
+        PyTuple_SET_ITEM(all, 0, x_copy);
+        for (Py_ssize_t i = 0; i < nargs; i++) {
+            PyObject *item = PyTuple_GET_ITEM(fit->args, i);
+            Py_INCREF(item);
+            PyTuple_SET_ITEM(all, i + 1, item);
+        }
+        result = PyObject_Call(function, all, NULL);
+        Py_DECREF(all);
+    }
+    Py_DECREF(x_copy);
+    return result;
+}
+
+/* Whether value can be copied as it is: a float64 array in native byte order. */
+static int
+is_plain_float64(PyObject *value, int ndim)
+{
+    if (!PyArray_CheckExact(value)) {
+        return 0;
+    }
+    PyArrayObject *array = (PyArrayObject *)value;
+    return PyArray_TYPE(array) == NPY_DOUBLE && PyArray_NDIM(array) == ndim &&
+           PyArray_ISNOTSWAPPED(array) && PyArray_ISALIGNED(array);
+}
+
+/* Copy func's result into fvec; -1 with an error set when the checker rejects it. */
+static int
+store_residuals(Fit *fit, PyObject *value, double *fvec, npy_intp m)
+{
+    PyObject *checked = NULL;
+    if (!(is_plain_float64(value, 1) && PyArray_DIM((PyArrayObject *)value, 0) == m &&
+          PyArray_IS_C_CONTIGUOUS((PyArrayObject *)value))) {
+        checked = PyObject_CallFunction(fit->check_residuals, "On", value, m);
+        if (checked == NULL) {
+            return -1;
+        }
+        value = checked;
+    }
+    memcpy(fvec, PyArray_DATA((PyArrayObject *)value), (size_t)m * sizeof(double));
+    Py_XDECREF(checked);
+    return 0;
+}
+
+/* Copy the rows x cols C-ordered matrix source into column-major fjac (leading dimension m). */
+static void
+copy_transposed(double *fjac, const double *source, npy_intp rows, npy_intp cols)
+{
+    for (npy_intp i = 0; i < rows; i++) {
+        for (npy_intp j = 0; j < cols; j++) {
+            fjac[i + j * rows] = source[i * cols + j];
+        }
+    }
+}
+
+/* Copy Dfun's result into MINPACK's column-major m x n fjac. */
+static int
+store_jacobian(Fit *fit, PyObject *value, double *fjac, npy_intp m, npy_intp n)
+{
+    npy_intp rows = fit->col_deriv ? n : m, cols = fit->col_deriv ? m : n;
+    PyObject *checked = NULL;
+    if (!(is_plain_float64(value, 2) && PyArray_DIM((PyArrayObject *)value, 0) == rows &&
+          PyArray_DIM((PyArrayObject *)value, 1) == cols &&
+          (PyArray_IS_C_CONTIGUOUS((PyArrayObject *)value) ||
+           PyArray_IS_F_CONTIGUOUS((PyArrayObject *)value)))) {
+        /* The checker returns a C-contiguous float64 array of the right shape. */
+        checked = PyObject_CallFunction(fit->check_jacobian, "Onni", value, m, n, fit->col_deriv);
+        if (checked == NULL) {
+            return -1;
+        }
+        value = checked;
+    }
+    PyArrayObject *array = (PyArrayObject *)value;
+    const double *data = PyArray_DATA(array);
+    /* Column-major m x n memory is C-ordered (n, m) memory, and F-ordered (m, n). */
+    int already_column_major = fit->col_deriv ? PyArray_IS_C_CONTIGUOUS(array)
+                                              : PyArray_IS_F_CONTIGUOUS(array);
+    if (already_column_major) {
+        memcpy(fjac, data, (size_t)(m * n) * sizeof(double));
+    }
+    else {
+        /* C-ordered (m, n), or F-ordered (n, m) with col_deriv: the same memory. */
+        copy_transposed(fjac, data, m, n);
+    }
+    Py_XDECREF(checked);
+    return 0;
+}
+
+/* Fill fvec with the residuals at x; 0, or -1 with an error set. */
+static int
+evaluate(Fit *fit, const double *x, double *fvec, npy_intp m, npy_intp n)
+{
+    if (fit->pending != Py_None) {
+        /* MINPACK's first call is at x0, where leastsq has evaluated func already. */
+        memcpy(fvec, PyArray_DATA((PyArrayObject *)fit->pending), (size_t)m * sizeof(double));
+        Py_SETREF(fit->pending, Py_NewRef(Py_None));
+        return 0;
+    }
+    PyObject *value = call_user(fit, fit->func, x, n);
+    if (value == NULL) {
+        return -1;
+    }
+    int status = store_residuals(fit, value, fvec, m);
+    Py_DECREF(value);
+    return status;
+}
+
+/* MINPACK's fcn for lmdif. */
+static void
+lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *iflag)
+{
+    Fit *fit = active_fit;
+    if (fit == NULL) { /* never: Fit.run sets it */
+        *iflag = STOP_FIT;
+        return;
+    }
+    if (evaluate(fit, x, fvec, *m, *n) != 0) {
+        stop_with_error(fit, iflag);
+    }
+}
+
+/* MINPACK's fcn for lmder: iflag 1 asks for fvec, 2 for fjac. */
+static void
+lmder_fcn(const int *m, const int *n, const double *x, double *fvec, double *fjac,
+          const int *ldfjac, int *iflag)
+{
+    Fit *fit = active_fit;
+    if (fit == NULL || *ldfjac != *m) { /* never: Fit.run sets it; leastsq passes ldfjac = m */
+        *iflag = STOP_FIT;
+        return;
+    }
+    int status;
+    if (*iflag == 2) {
+        PyObject *value = call_user(fit, fit->jac, x, *n);
+        status = value == NULL ? -1 : store_jacobian(fit, value, fjac, *m, *n);
+        Py_XDECREF(value);
+    }
+    else {
+        status = evaluate(fit, x, fvec, *m, *n);
+    }
+    if (status != 0) {
+        stop_with_error(fit, iflag);
+    }
+}
+
+static PyObject *
+Fit_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *func, *fit_args, *pending, *check_residuals;
+    PyObject *jac = Py_None, *check_jacobian = Py_None;
+    int col_deriv = 0;
+    static char *keywords[] = {"func", "args", "pending", "check_residuals", "jac",
+                               "check_jacobian", "col_deriv", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!O!O|OOp:Fit", keywords, &func,
+                                     &PyTuple_Type, &fit_args, &PyArray_Type, &pending,
+                                     &check_residuals, &jac, &check_jacobian, &col_deriv)) {
+        return NULL;
+    }
+    if (!is_plain_float64(pending, 1) || !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)pending)) {
+        PyErr_SetString(PyExc_TypeError, "pending must be a C-contiguous float64 vector");
+        return NULL;
+    }
+    Fit *self = (Fit *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->func = Py_NewRef(func);
+    self->args = Py_NewRef(fit_args);
+    self->pending = Py_NewRef(pending);
+    self->check_residuals = Py_NewRef(check_residuals);
+    self->jac = Py_NewRef(jac);
+    self->check_jacobian = Py_NewRef(check_jacobian);
+    self->error = Py_NewRef(Py_None);
+    self->col_deriv = col_deriv;
+    self->outer = NULL;
+    return (PyObject *)self;
+}
+
+static int
+Fit_traverse(Fit *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->func);
+    Py_VISIT(self->args);
+    Py_VISIT(self->pending);
+    Py_VISIT(self->check_residuals);
+    Py_VISIT(self->jac);
+    Py_VISIT(self->check_jacobian);
+    Py_VISIT(self->error);
+    return 0;
+}
+
+static int
+Fit_clear(Fit *self)
+{
+    Py_CLEAR(self->func);
+    Py_CLEAR(self->args);
+    Py_CLEAR(self->pending);
+    Py_CLEAR(self->check_residuals);
+    Py_CLEAR(self->jac);
+    Py_CLEAR(self->check_jacobian);
+    Py_CLEAR(self->error);
+    return 0;
+}
+
+static void
+Fit_dealloc(Fit *self)
+{
+    PyObject_GC_UnTrack(self);
+    Fit_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* run(routine, *arguments): call an f2py MINPACK wrapper with this fit active. */
+static PyObject *
+Fit_run(Fit *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 1) {
+        PyErr_SetString(PyExc_TypeError, "run() needs the routine to call");
+        return NULL;
+    }
+    if (self->outer != NULL || active_fit == self) {
+        PyErr_SetString(PyExc_RuntimeError, "this fit is already running");
+        return NULL;
+    }
+    self->outer = active_fit;
+    active_fit = self;
+    PyObject *result = PyObject_Vectorcall(args[0], args + 1, (size_t)(nargs - 1), NULL);
+    active_fit = self->outer;
+    self->outer = NULL;
+    return result;
+}
+
+static PyMethodDef Fit_methods[] = {
+    {"run", (PyCFunction)(void (*)(void))Fit_run, METH_FASTCALL,
+     "run(routine, *arguments)\n--\n\nCall an f2py MINPACK wrapper with this fit active."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef Fit_members[] = {
+    {"error", T_OBJECT, offsetof(Fit, error), 0,
+     "The exception that stopped the fit, or None."},
+    {"pending", T_OBJECT, offsetof(Fit, pending), READONLY,
+     "func(x0) until MINPACK's first call has used it, then None."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject FitType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "minpack._trampoline.Fit",
+    .tp_doc = PyDoc_STR("One fit's Python callbacks, for lmdif_fcn and lmder_fcn."),
+    .tp_basicsize = sizeof(Fit),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = Fit_new,
+    .tp_dealloc = (destructor)Fit_dealloc,
+    .tp_traverse = (traverseproc)Fit_traverse,
+    .tp_clear = (inquiry)Fit_clear,
+    .tp_methods = Fit_methods,
+    .tp_members = Fit_members,
+};
+
+static int
+add_function_capsule(PyObject *module, const char *name, void (*function)(void))
+{
+    /* f2py takes an unnamed capsule holding the C function pointer. */
+    PyObject *capsule = PyCapsule_New((void *)function, NULL, NULL);
+    if (capsule == NULL) {
+        return -1;
+    }
+    int status = PyModule_AddObjectRef(module, name, capsule);
+    Py_DECREF(capsule);
+    return status;
+}
+
+static int
+trampoline_exec(PyObject *module)
+{
+    if (PyArray_ImportNumPyAPI() < 0) {
+        return -1;
+    }
+    if (PyType_Ready(&FitType) < 0 || PyModule_AddType(module, &FitType) < 0) {
+        return -1;
+    }
+    if (add_function_capsule(module, "lmdif_fcn", (void (*)(void))lmdif_fcn) < 0 ||
+        add_function_capsule(module, "lmder_fcn", (void (*)(void))lmder_fcn) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static PyModuleDef_Slot trampoline_slots[] = {
+    {Py_mod_exec, trampoline_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef trampoline_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "minpack._trampoline",
+    .m_doc = "The C hot path of leastsq's callbacks into Python.",
+    .m_size = 0,
+    .m_slots = trampoline_slots,
+};
+
+PyMODINIT_FUNC
+PyInit__trampoline(void)
+{
+    return PyModuleDef_Init(&trampoline_module);
+}
