@@ -23,6 +23,7 @@
 #define NPY_NO_DEPRECATED_API NPY_1_23_API_VERSION
 #include <numpy/arrayobject.h>
 
+#include <math.h>
 #include <string.h>
 
 /* Any negative iflag makes lmdif/lmder return at once with info = iflag. */
@@ -325,6 +326,24 @@ Fit_run(Fit *self, PyObject *const *args, Py_ssize_t nargs)
     return result;
 }
 
+/* all_finite(x): whether a float64 vector holds no NaN or infinity (leastsq's check of x0). */
+static PyObject *
+all_finite(PyObject *module, PyObject *value)
+{
+    if (!is_plain_float64(value, 1) || !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)value)) {
+        PyErr_SetString(PyExc_TypeError, "all_finite needs a C-contiguous float64 vector");
+        return NULL;
+    }
+    const double *data = PyArray_DATA((PyArrayObject *)value);
+    npy_intp size = PyArray_DIM((PyArrayObject *)value, 0);
+    for (npy_intp i = 0; i < size; i++) {
+        if (!isfinite(data[i])) {
+            Py_RETURN_FALSE;
+        }
+    }
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef Fit_methods[] = {
     {"run", (PyCFunction)(void (*)(void))Fit_run, METH_FASTCALL,
      "run(routine, *arguments)\n--\n\nCall an f2py MINPACK wrapper with this fit active."},
@@ -382,6 +401,12 @@ trampoline_exec(PyObject *module)
     return 0;
 }
 
+static PyMethodDef trampoline_functions[] = {
+    {"all_finite", all_finite, METH_O,
+     "all_finite(x)\n--\n\nWhether a float64 vector holds no NaN or infinity."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyModuleDef_Slot trampoline_slots[] = {
     {Py_mod_exec, trampoline_exec},
     {0, NULL},
@@ -392,6 +417,7 @@ static struct PyModuleDef trampoline_module = {
     .m_name = "minpack._trampoline",
     .m_doc = "The C hot path of leastsq's callbacks into Python.",
     .m_size = 0,
+    .m_methods = trampoline_functions,
     .m_slots = trampoline_slots,
 };
 

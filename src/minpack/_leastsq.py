@@ -19,7 +19,7 @@ from minpack._callback import (
 )
 from minpack._covariance import covariance_from_qr
 from minpack._messages import FAILURE, IMPROPER_INPUT, SUCCESS, message
-from minpack._trampoline import Fit, lmder_fcn, lmdif_fcn
+from minpack._trampoline import Fit, all_finite, lmder_fcn, lmdif_fcn
 
 # MINPACK counts in Fortran default INTEGERs: 32 bits.
 _FORTRAN_INT_MAX = 2**31 - 1
@@ -29,10 +29,26 @@ _MODE_AUTOMATIC_SCALING = 1
 _MODE_USER_SCALING = 2
 # leastsq never asks MINPACK to call fcn with iflag=0 for printing.
 _NO_PRINTING = 0
+_FLOAT64 = np.dtype(np.float64)
+_FLOAT64_EPS = float(np.finfo(np.float64).eps)
+
+
+def _first_residuals(first: object) -> tuple[FloatArray, bool, float]:
+    """Return a private float64 copy of ``func(x0)``, whether it was a scalar, and eps.
+
+    eps is the machine epsilon of the returned dtype: ``epsfcn``'s default.
+    """
+    if type(first) is np.ndarray and first.dtype is _FLOAT64 and first.ndim == 1:
+        return first.copy(), False, _FLOAT64_EPS  # the usual case, without conversions
+    # A copy even when no conversion is needed: func may reuse its output buffer.
+    fvec0 = np.array(residual_vector(first, "func"))
+    return fvec0, np.ndim(first) == 0, float(np.finfo(epsfcn_dtype(first)).eps)
 
 
 def _as_float(value: object, name: str) -> float:
     """Convert a tolerance-like argument to float, or raise ``TypeError`` naming it."""
+    if type(value) is float:  # the common case, without a call to float()
+        return value
     try:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -41,6 +57,8 @@ def _as_float(value: object, name: str) -> float:
 
 def _as_fortran_int(value: object, name: str) -> int:
     """Convert an integer argument that MINPACK receives as a 32-bit INTEGER."""
+    if type(value) is int and value <= _FORTRAN_INT_MAX:
+        return value
     try:
         number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
@@ -63,7 +81,7 @@ def _initial_point(x0: object) -> FloatArray:
         raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
     if x.shape[0] > _FORTRAN_INT_MAX:
         raise ValueError(f"x0 has {x.shape[0]} elements, more than MINPACK's limit")
-    if not np.all(np.isfinite(x)):
+    if not all_finite(x):
         raise ValueError("x0 must be finite; it contains NaN or infinity")
     return x
 
@@ -71,7 +89,7 @@ def _initial_point(x0: object) -> FloatArray:
 def _scaling(diag: object, n: int) -> tuple[FloatArray, int]:
     """Return MINPACK's ``diag`` array and ``mode`` for the user's ``diag``."""
     if diag is None:
-        return np.ones(n), _MODE_AUTOMATIC_SCALING
+        return np.zeros(n), _MODE_AUTOMATIC_SCALING  # MINPACK fills it in mode 1
     try:
         array = np.asarray(diag)
     except (TypeError, ValueError) as exc:
@@ -206,7 +224,8 @@ def leastsq(
     # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
     # MINPACK's own first call (see Fit in _trampoline.c).
     first = func(x.copy(), *args)
-    fvec0 = np.array(residual_vector(first, "func"))  # own copy: func may reuse its buffer
+    fvec0, scalar_residual, epsilon = _first_residuals(first)
+    del first  # keep no reference to the user's array during the fit
     m = fvec0.shape[0]
     if n > m:
         raise TypeError(
@@ -219,12 +238,10 @@ def leastsq(
     if Dfun is None:
         if maxfev == 0:
             maxfev = 200 * (n + 1)
-        if step is None:
-            step = float(np.finfo(epsfcn_dtype(first)).eps)
         fit = Fit(func, args, fvec0, check_residuals)
         x, fvec, info, nfev, fjac, ipvt, qtf = fit.run(
             _minpack.lmdif, lmdif_fcn, m, x, ftol, xtol, gtol, maxfev,
-            step, scale, mode, factor, _NO_PRINTING,
+            epsilon if step is None else step, scale, mode, factor, _NO_PRINTING,
         )  # fmt: skip
         infodict: dict[str, Any] = {"fvec": fvec, "nfev": nfev}
     else:
@@ -246,7 +263,7 @@ def leastsq(
     if fit.pending is not None:
         # MINPACK rejected the input before its first call: report func(x0), as SciPy does.
         infodict["fvec"] = fit.pending
-    if np.ndim(first) == 0:
+    if scalar_residual:
         # SciPy hands back a scalar residual as a scalar.
         infodict["fvec"] = infodict["fvec"][0]
 
