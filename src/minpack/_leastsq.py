@@ -33,7 +33,7 @@ _FLOAT64 = np.dtype(np.float64)
 _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
 
-def _first_residuals(first: object) -> tuple[FloatArray, bool, float]:
+def _first_residuals(first: Any) -> tuple[FloatArray, bool, float]:
     """Return a private float64 copy of ``func(x0)``, whether it was a scalar, and eps.
 
     eps is the machine epsilon of the returned dtype: ``epsfcn``'s default.

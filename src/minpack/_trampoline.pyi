@@ -8,6 +8,7 @@ from numpy.typing import NDArray
 lmdif_fcn: object
 
 def all_finite(x: NDArray[np.float64], /) -> bool: ...
+
 lmder_fcn: object
 
 @final
