@@ -1,6 +1,7 @@
 """How leastsq calls func and Dfun: copies, call counts, exceptions, no noise."""
 
 import traceback
+import weakref
 
 import numpy as np
 import pytest
@@ -232,3 +233,25 @@ def test_nested_fit_inside_func():
     plain = leastsq(decay, P0, full_output=True)
     np.testing.assert_array_equal(nested[0], plain[0])
     assert nested[2]["nfev"] == plain[2]["nfev"]
+
+
+@pytest.mark.parametrize("with_dfun", [False, True], ids=["lmdif", "lmder"])
+def test_an_x_the_user_can_still_reach_is_never_reused(with_dfun):
+    # leastsq may hand an x array to the next call only when nothing else can reach it;
+    # a weak reference, a view or a stored reference must each keep x as it was.
+    weak, views, kept = [], [], []
+
+    def func(p):
+        weak.append((weakref.ref(p), p.copy()))
+        if len(weak) % 3 == 1:
+            views.append((p[:], p.copy()))
+        elif len(weak) % 3 == 2:
+            kept.append((p, p.copy()))
+        return decay(p)
+
+    leastsq(func, P0, Dfun=decay_jacobian if with_dfun else None)
+    for array, value in views + kept:
+        np.testing.assert_array_equal(array, value)
+    for ref, value in weak:
+        if ref() is not None:
+            np.testing.assert_array_equal(ref(), value)

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from numpy.typing import NDArray
+
+
+@lru_cache(maxsize=32)
+def _upper_triangle(n: int) -> NDArray[np.bool_]:
+    """Return the (cached, read-only) mask of an n-by-n upper triangle."""
+    mask = np.triu(np.ones((n, n), dtype=bool))
+    mask.flags.writeable = False
+    return mask
 
 
 def covariance_from_qr(
@@ -12,7 +22,8 @@ def covariance_from_qr(
     """Return ``inv(J.T @ J)`` from lmdif/lmder's ``fjac`` and 0-based ``ipvt``.
 
     MINPACK factors the final Jacobian as ``J P = Q R`` and leaves ``R`` in the
-    upper triangle of the first ``n`` rows of ``fjac`` (m-by-n).  Then
+    upper triangle of the first ``n`` rows of ``fjac`` (m-by-n; below the
+    diagonal lie Householder vectors).  Then
     ``inv(J.T J) = P inv(R) inv(R).T P.T``: invert the triangle, permute its
     rows, and multiply.  Going through ``inv(R)`` instead of forming ``R.T R``
     keeps the result symmetric positive semi-definite.
@@ -31,12 +42,12 @@ def covariance_from_qr(
         The n-by-n matrix, or None when ``R`` is singular (a zero on its diagonal).
     """
     n = ipvt.shape[0]
-    r = np.triu(fjac[:n, :])
-    if not np.all(np.diagonal(r)):
+    r = np.where(_upper_triangle(n), fjac[:n], 0.0)
+    if not r.diagonal().all():
         return None
     # R is triangular, so LU with partial pivoting does no row exchanges and this
     # is plain back substitution for each column of the identity.
-    inv_r = np.linalg.solve(r, np.eye(n))
+    inv_r = np.linalg.inv(r)
     permuted = np.empty_like(inv_r)
     permuted[ipvt] = inv_r
     return permuted @ permuted.T

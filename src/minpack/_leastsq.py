@@ -68,15 +68,22 @@ def _as_fortran_int(value: object, name: str) -> int:
     return number
 
 
+def _real_vector(value: object, name: str) -> FloatArray:
+    """Flatten ``value`` into a new float64 vector, or raise ``TypeError`` naming it."""
+    if type(value) is np.ndarray and value.dtype is _FLOAT64:
+        return value.flatten()  # the common case, without conversions
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of real numbers, not dtype {array.dtype}")
+    return array.astype(np.float64).ravel()
+
+
 def _initial_point(x0: object) -> FloatArray:
     """Flatten ``x0`` into a private float64 vector, as MINPACK's ``x``."""
-    try:
-        array = np.asarray(x0)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"x0 must be an array of real numbers: {exc}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"x0 must be an array of real numbers, not dtype {array.dtype}")
-    x = array.astype(np.float64).ravel()  # astype copies: the caller's x0 is never touched
+    x = _real_vector(x0, "x0")  # a copy: the caller's x0 is never touched
     if x.shape[0] == 0:
         raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
     if x.shape[0] > _FORTRAN_INT_MAX:
@@ -90,13 +97,7 @@ def _scaling(diag: object, n: int) -> tuple[FloatArray, int]:
     """Return MINPACK's ``diag`` array and ``mode`` for the user's ``diag``."""
     if diag is None:
         return np.zeros(n), _MODE_AUTOMATIC_SCALING  # MINPACK fills it in mode 1
-    try:
-        array = np.asarray(diag)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"diag must be an array of real numbers: {exc}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"diag must be an array of real numbers, not dtype {array.dtype}")
-    scale = array.astype(np.float64).ravel()  # a private copy: MINPACK writes to diag
+    scale = _real_vector(diag, "diag")  # a private copy: MINPACK writes to diag
     if scale.shape[0] != n:
         raise ValueError(f"diag must have one entry per variable (n={n}), not {scale.shape[0]}")
     return scale, _MODE_USER_SCALING
