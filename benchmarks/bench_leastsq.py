@@ -201,6 +201,32 @@ def large_cases(m: int, rounds: int) -> list[Result]:
     ]
 
 
+def time_outside_func(m: int, rounds: int) -> dict[str, float]:
+    """Median seconds of the large no-Dfun fit spent outside the user's func, per side.
+
+    That is MINPACK's own arithmetic plus each side's copies and bookkeeping: where
+    the two differ on large fits.
+    """
+    data = large_problem(m)
+    outside: dict[str, list[float]] = {"ours": [], "scipy": []}
+    sides = (("ours", minpack.leastsq), ("scipy", scipy.optimize.leastsq))
+    in_func = [0.0]
+
+    def timed(p: np.ndarray, t: np.ndarray, y: np.ndarray) -> np.ndarray:
+        start = time.perf_counter()
+        value = large_model(p, t, y)
+        in_func[0] += time.perf_counter() - start
+        return value
+
+    for _ in range(rounds):
+        for side, leastsq in sides:
+            in_func[0] = 0.0
+            start = time.perf_counter()
+            leastsq(timed, LARGE_P0, args=data)
+            outside[side].append(time.perf_counter() - start - in_func[0])
+    return {side: statistics.median(times) for side, times in outside.items()}
+
+
 MEMORY_PROGRAM = textwrap.dedent(
     """
     import resource, sys
@@ -266,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{result.name:42s} {result.ours * scale:8.2f} {unit} "
             f"{result.scipy * scale:8.2f} {unit} {result.ratio:7.3f}"
+        )
+    if "large" in parts:
+        outside = time_outside_func(options.large_m, options.large_rounds)
+        print(
+            f"{'  of which outside func (no Dfun)':42s} {outside['ours'] * 1e3:8.2f} ms "
+            f"{outside['scipy'] * 1e3:8.2f} ms {outside['ours'] / outside['scipy']:7.3f}"
         )
 
     if "overhead" in parts:
