@@ -255,3 +255,18 @@ def test_an_x_the_user_can_still_reach_is_never_reused(with_dfun):
     for ref, value in weak:
         if ref() is not None:
             np.testing.assert_array_equal(ref(), value)
+
+
+def test_first_result_is_copied_only_when_func_can_still_reach_it():
+    from minpack._leastsq import _first_residuals
+
+    def through_leastsq_frame(make):
+        # The same chain of references as in leastsq: a local, then the call.
+        first = make()
+        return _first_residuals(first)[0] is first
+
+    kept = np.ones(3)
+    assert through_leastsq_frame(lambda: np.ones(3))  # private: used as it is
+    assert not through_leastsq_frame(lambda: kept)  # func keeps it: copied
+    assert not through_leastsq_frame(lambda: np.ones(6)[::2])  # a view of other memory
+    assert not through_leastsq_frame(lambda: kept[:])  # a view of kept memory

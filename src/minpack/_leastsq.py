@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import operator
+import sys
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -33,12 +35,32 @@ _FLOAT64 = np.dtype(np.float64)
 _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
 
+# References to func's result, when func kept none, while _unreachable_by_others looks
+# at it: leastsq's variable, the arguments of _first_residuals and of
+# _unreachable_by_others, and getrefcount's own argument.
+_REFERENCES_OF_A_PRIVATE_RESULT = 4
+_GIL_ENABLED = getattr(sys, "_is_gil_enabled", lambda: True)()
+
+
+def _unreachable_by_others(array: FloatArray) -> bool:
+    """Whether nothing but leastsq can reach ``array`` or its memory (so it needs no copy)."""
+    return (
+        _GIL_ENABLED  # without the GIL another thread's reference may not be counted yet
+        and array.base is None
+        and array.flags.c_contiguous
+        and weakref.getweakrefcount(array) == 0
+        and sys.getrefcount(array) <= _REFERENCES_OF_A_PRIVATE_RESULT
+    )
+
+
 def _first_residuals(first: Any) -> tuple[FloatArray, bool, float]:
     """Return a private float64 copy of ``func(x0)``, whether it was a scalar, and eps.
 
     eps is the machine epsilon of the returned dtype: ``epsfcn``'s default.
     """
     if type(first) is np.ndarray and first.dtype is _FLOAT64 and first.ndim == 1:
+        if _unreachable_by_others(first):
+            return first, False, _FLOAT64_EPS  # already private: no copy, no extra memory
         return first.copy(), False, _FLOAT64_EPS  # the usual case, without conversions
     # A copy even when no conversion is needed: func may reuse its output buffer.
     fvec0 = np.array(residual_vector(first, "func"))
@@ -240,6 +262,7 @@ def leastsq(
         if maxfev == 0:
             maxfev = 200 * (n + 1)
         fit = Fit(func, args, fvec0, check_residuals)
+        del fvec0  # the fit frees it once MINPACK's first call has used it
         x, fvec, info, nfev, fjac, ipvt, qtf = fit.run(
             _minpack.lmdif, lmdif_fcn, m, x, ftol, xtol, gtol, maxfev,
             epsilon if step is None else step, scale, mode, factor, _NO_PRINTING,
@@ -249,6 +272,7 @@ def leastsq(
         if maxfev == 0:
             maxfev = 100 * (n + 1)
         fit = Fit(func, args, fvec0, check_residuals, Dfun, check_jacobian, bool(col_deriv))
+        del fvec0
         x, fvec, fjac, info, nfev, njev, ipvt, qtf = fit.run(
             _minpack.lmder, lmder_fcn, m, x, ftol, xtol, gtol, maxfev,
             scale, mode, factor, _NO_PRINTING,
