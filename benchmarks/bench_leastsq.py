@@ -227,19 +227,28 @@ def time_outside_func(m: int, rounds: int) -> dict[str, float]:
     return {side: statistics.median(times) for side, times in outside.items()}
 
 
+# Linux's peak resident set (VmHWM) of the child itself: getrusage's ru_maxrss would
+# start from the parent's peak, which it keeps across the exec.  Writing 5 to
+# clear_refs resets the peak to the current size just before the fit.
 MEMORY_PROGRAM = textwrap.dedent(
     """
-    import resource, sys
+    import sys
     sys.path.insert(0, {here!r})
-    import numpy as np
     from bench_leastsq import large_model, large_problem, LARGE_P0
     from {module} import leastsq
+
+    def kib(field):
+        for line in open("/proc/self/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+
     leastsq(large_model, LARGE_P0, args=large_problem(1000))  # load everything first
     data = large_problem({m})
-    before = int(open("/proc/self/statm").read().split()[1]) * resource.getpagesize()
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+    before = kib("VmRSS")
     leastsq(large_model, LARGE_P0, args=data)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(peak - before)
+    print((kib("VmHWM") - before) * 1024)
     """
 )
 
