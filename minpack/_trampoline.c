@@ -9,8 +9,13 @@
  * concurrent fits in other threads and fits nested inside a func never see
  * each other.
  *
- * The rules are those of src/minpack/_callback.py, which this file only makes
- * fast: the user receives a fresh copy of x; what the user returns is copied
+ * A func or Dfun may also be compiled code (see src/minpack/_compiled.py):
+ * then it is called directly, with MINPACK's own x and output buffers, and
+ * when every callback of a fit is compiled, leastsq runs MINPACK through the
+ * f2py wrappers that release the GIL, so nothing here may touch Python then.
+ *
+ * The rules for Python callbacks are those of src/minpack/_callback.py, which
+ * this file only makes fast: the user receives a fresh copy of x; what the user returns is copied
  * into MINPACK's buffers only when it is a float64 array of exactly the right
  * shape; anything else goes through the Python checkers, which convert it or
  * raise the documented TypeError/ValueError; any exception is captured (never
@@ -24,6 +29,7 @@
 #include <numpy/arrayobject.h>
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Any negative iflag makes lmdif/lmder return at once with info = iflag. */
@@ -31,6 +37,28 @@
 
 /* Arguments passed to func/Dfun on the C stack; more go through a tuple. */
 #define MAX_STACK_ARGS 8
+
+/* A compiled func or Dfun: MINPACK's fcn with m and n by value, and user data. */
+typedef void (*callback_with_data)(int m, int n, const double *x, double *out, int *iflag,
+                                   void *user_data);
+typedef void (*callback_without_data)(int m, int n, const double *x, double *out, int *iflag);
+
+typedef struct {
+    void *function; /* NULL for a Python callable */
+    void *user_data;
+    int with_user_data;
+} Compiled;
+
+static void
+call_compiled(const Compiled *compiled, int m, int n, const double *x, double *out, int *iflag)
+{
+    if (compiled->with_user_data) {
+        ((callback_with_data)compiled->function)(m, n, x, out, iflag, compiled->user_data);
+    }
+    else {
+        ((callback_without_data)compiled->function)(m, n, x, out, iflag);
+    }
+}
 
 typedef struct Fit {
     PyObject_HEAD
@@ -43,6 +71,8 @@ typedef struct Fit {
     PyObject *error;           /* what stopped the fit, or None */
     PyObject *spare_x;         /* a used x array that nothing else can see, or NULL */
     int col_deriv;             /* Dfun returns the (n, m) transpose */
+    Compiled compiled_func;    /* func as compiled code, or function == NULL */
+    Compiled compiled_jac;     /* Dfun as compiled code, or function == NULL */
     struct Fit *outer;         /* the fit this thread was running before this one */
 } Fit;
 
@@ -235,7 +265,10 @@ lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *iflag)
         *iflag = STOP_FIT;
         return;
     }
-    if (evaluate(fit, x, fvec, *m, *n) != 0) {
+    if (fit->compiled_func.function != NULL) {
+        call_compiled(&fit->compiled_func, *m, *n, x, fvec, iflag);
+    }
+    else if (evaluate(fit, x, fvec, *m, *n) != 0) {
         stop_with_error(fit, iflag);
     }
 }
@@ -248,6 +281,14 @@ lmder_fcn(const int *m, const int *n, const double *x, double *fvec, double *fja
     Fit *fit = active_fit;
     if (fit == NULL || *ldfjac != *m) { /* never: Fit.run sets it; leastsq passes ldfjac = m */
         *iflag = STOP_FIT;
+        return;
+    }
+    if (*iflag == 2 && fit->compiled_jac.function != NULL) {
+        call_compiled(&fit->compiled_jac, *m, *n, x, fjac, iflag);
+        return;
+    }
+    if (*iflag != 2 && fit->compiled_func.function != NULL) {
+        call_compiled(&fit->compiled_func, *m, *n, x, fvec, iflag);
         return;
     }
     int status;
@@ -264,21 +305,56 @@ lmder_fcn(const int *m, const int *n, const double *x, double *fvec, double *fja
     }
 }
 
+/* Read (address, user_data, with_user_data) into compiled; None leaves it empty. */
+static int
+parse_compiled(PyObject *description, Compiled *compiled)
+{
+    compiled->function = NULL;
+    compiled->user_data = NULL;
+    compiled->with_user_data = 0;
+    if (description == Py_None) {
+        return 0;
+    }
+    unsigned long long function, user_data;
+    int with_user_data;
+    if (!PyArg_ParseTuple(description, "KKp;compiled callbacks are (address, user_data, flag)",
+                          &function, &user_data, &with_user_data)) {
+        return -1;
+    }
+    if (function == 0) {
+        PyErr_SetString(PyExc_ValueError, "a compiled callback's address must not be NULL");
+        return -1;
+    }
+    compiled->function = (void *)(uintptr_t)function;
+    compiled->user_data = (void *)(uintptr_t)user_data;
+    compiled->with_user_data = with_user_data;
+    return 0;
+}
+
 static PyObject *
 Fit_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *func, *fit_args, *pending, *check_residuals;
     PyObject *jac = Py_None, *check_jacobian = Py_None;
+    PyObject *compiled_func = Py_None, *compiled_jac = Py_None;
     int col_deriv = 0;
     static char *keywords[] = {"func", "args", "pending", "check_residuals", "jac",
-                               "check_jacobian", "col_deriv", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!O!O|OOp:Fit", keywords, &func,
-                                     &PyTuple_Type, &fit_args, &PyArray_Type, &pending,
-                                     &check_residuals, &jac, &check_jacobian, &col_deriv)) {
+                               "check_jacobian", "col_deriv", "compiled_func",
+                               "compiled_jac", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!OO|OOpOO:Fit", keywords, &func,
+                                     &PyTuple_Type, &fit_args, &pending, &check_residuals,
+                                     &jac, &check_jacobian, &col_deriv, &compiled_func,
+                                     &compiled_jac)) {
         return NULL;
     }
-    if (!is_plain_float64(pending, 1) || !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)pending)) {
-        PyErr_SetString(PyExc_TypeError, "pending must be a C-contiguous float64 vector");
+    if (pending != Py_None &&
+        (!is_plain_float64(pending, 1) || !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)pending))) {
+        PyErr_SetString(PyExc_TypeError, "pending must be None or a C-contiguous float64 vector");
+        return NULL;
+    }
+    Compiled compiled_residual, compiled_jacobian;
+    if (parse_compiled(compiled_func, &compiled_residual) < 0 ||
+        parse_compiled(compiled_jac, &compiled_jacobian) < 0) {
         return NULL;
     }
     Fit *self = (Fit *)type->tp_alloc(type, 0);
@@ -294,6 +370,8 @@ Fit_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->error = Py_NewRef(Py_None);
     self->spare_x = NULL;
     self->col_deriv = col_deriv;
+    self->compiled_func = compiled_residual;
+    self->compiled_jac = compiled_jacobian;
     self->outer = NULL;
     return (PyObject *)self;
 }
@@ -429,14 +507,41 @@ trampoline_exec(PyObject *module)
     return 0;
 }
 
+/* capsule_parts(capsule): (pointer address, name or None, context address). */
+static PyObject *
+capsule_parts(PyObject *module, PyObject *capsule)
+{
+    if (!PyCapsule_CheckExact(capsule)) {
+        PyErr_SetString(PyExc_TypeError, "capsule_parts needs a PyCapsule");
+        return NULL;
+    }
+    const char *name = PyCapsule_GetName(capsule);
+    void *pointer = PyCapsule_GetPointer(capsule, name);
+    if (pointer == NULL) {
+        return NULL;
+    }
+    void *context = PyCapsule_GetContext(capsule);
+    if (context == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    return Py_BuildValue("KzK", (unsigned long long)(uintptr_t)pointer, name,
+                         (unsigned long long)(uintptr_t)context);
+}
+
 static PyMethodDef trampoline_functions[] = {
     {"all_finite", all_finite, METH_O,
      "all_finite(x)\n--\n\nWhether a float64 vector holds no NaN or infinity."},
+    {"capsule_parts", capsule_parts, METH_O,
+     "capsule_parts(capsule)\n--\n\nA PyCapsule's (pointer, name, context)."},
     {NULL, NULL, 0, NULL},
 };
 
 static PyModuleDef_Slot trampoline_slots[] = {
     {Py_mod_exec, trampoline_exec},
+#ifdef Py_GIL_DISABLED
+    /* Each fit's state is its own Fit object and a thread-local pointer. */
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
     {0, NULL},
 };
 

@@ -415,18 +415,17 @@ def test_rank_deficient_problem_reaches_a_minimum_like_scipy(engine: str) -> Non
 # --- argument handling ---------------------------------------------------------------------
 
 
-def test_signature_is_scipys() -> None:
-    # Names, order, defaults and kinds of the parameters.
-    ours = inspect.signature(minpack.leastsq)
-    theirs = inspect.signature(scipy_optimize.leastsq)
-    assert [(p.name, p.kind, p.default) for p in ours.parameters.values()] == [
-        (p.name, p.kind, p.default) for p in theirs.parameters.values()
-    ]
-    # Signature equality also compares annotations, which minpack has and SciPy has not.
-    assert ours.replace(
-        parameters=[p.replace(annotation=p.empty) for p in ours.parameters.values()],
-        return_annotation=inspect.Signature.empty,
-    ) == theirs.replace(return_annotation=inspect.Signature.empty)
+def test_signature_is_scipys_then_keyword_only_extensions() -> None:
+    # SciPy's parameters come first with the same names, order, defaults and kinds;
+    # minpack's own extensions follow, keyword-only, so no SciPy call can reach them.
+    ours = list(inspect.signature(minpack.leastsq).parameters.values())
+    theirs = list(inspect.signature(scipy_optimize.leastsq).parameters.values())
+    shared = [(p.name, p.kind, p.default) for p in ours[: len(theirs)]]
+    assert shared == [(p.name, p.kind, p.default) for p in theirs]
+    extensions = ours[len(theirs) :]
+    assert [p.name for p in extensions] == ["m"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in extensions)
+    assert all(p.default is None for p in extensions)
 
 
 def test_scalar_x0_is_one_variable_like_scipy() -> None:

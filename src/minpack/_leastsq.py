@@ -19,6 +19,7 @@ from minpack._callback import (
     epsfcn_dtype,
     residual_vector,
 )
+from minpack._compiled import compiled
 from minpack._covariance import covariance_from_qr
 from minpack._messages import FAILURE, IMPROPER_INPUT, SUCCESS, message
 from minpack._trampoline import Fit, all_finite, lmder_fcn, lmdif_fcn
@@ -139,6 +140,8 @@ def leastsq(
     epsfcn: float | None = None,
     factor: float = 100,
     diag: Any = None,
+    *,
+    m: int | None = None,
 ) -> Any:
     """Minimize the sum of squares of a set of equations with MINPACK.
 
@@ -185,6 +188,10 @@ def leastsq(
     diag : sequence, optional
         ``n`` positive scale factors for the variables.  None lets MINPACK
         scale them from the Jacobian's column norms.
+    m : int, optional
+        The number of residuals.  Required when ``func`` is compiled code
+        (which cannot be called to find out); with a Python ``func`` it is
+        checked against what ``func`` returns.  Keyword-only.
 
     Returns
     -------
@@ -244,12 +251,25 @@ def leastsq(
     step = None if epsfcn is None else _as_float(epsfcn, "epsfcn")
     scale, mode = _scaling(diag, n)
 
-    # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
-    # MINPACK's own first call (see Fit in _trampoline.c).
-    first = func(x.copy(), *args)
-    fvec0, scalar_residual, epsilon = _first_residuals(first)
-    del first  # keep no reference to the user's array during the fit
-    m = fvec0.shape[0]
+    compiled_func = compiled(func, "func")
+    compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun")
+    if compiled_func is None:
+        # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
+        # MINPACK's own first call (see Fit in _trampoline.c).
+        first = func(x.copy(), *args)
+        fvec0, scalar_residual, epsilon = _first_residuals(first)
+        del first  # keep no reference to the user's array during the fit
+        if m is not None and _as_fortran_int(m, "m") != fvec0.shape[0]:
+            raise TypeError(f"m={m}, but func returned {fvec0.shape[0]} residuals at x0")
+        m = fvec0.shape[0]
+    else:
+        if m is None:
+            raise TypeError(
+                "m (the number of residuals) is required with a compiled func, "
+                "which leastsq cannot call to find out"
+            )
+        m = _as_fortran_int(m, "m")
+        fvec0, scalar_residual, epsilon = None, False, _FLOAT64_EPS
     if n > m:
         raise TypeError(
             f"Improper input: func input vector length N={n} must not exceed "
@@ -258,23 +278,32 @@ def leastsq(
     if m > _FORTRAN_INT_MAX // n:
         raise ValueError(f"m*n = {m}*{n} is larger than MINPACK's limit {_FORTRAN_INT_MAX}")
 
+    # With only compiled callbacks, MINPACK runs with the GIL released.
+    release_gil = compiled_func is not None and (Dfun is None or compiled_jac is not None)
+    func_code = None if compiled_func is None else compiled_func.description()
     if Dfun is None:
         if maxfev == 0:
             maxfev = 200 * (n + 1)
-        fit = Fit(func, args, fvec0, check_residuals)
+        fit = Fit(func, args, fvec0, check_residuals, compiled_func=func_code)
         del fvec0  # the fit frees it once MINPACK's first call has used it
         x, fvec, info, nfev, fjac, ipvt, qtf = fit.run(
-            _minpack.lmdif, lmdif_fcn, m, x, ftol, xtol, gtol, maxfev,
+            _minpack.lmdif_nogil if release_gil else _minpack.lmdif, lmdif_fcn,
+            m, x, ftol, xtol, gtol, maxfev,
             epsilon if step is None else step, scale, mode, factor, _NO_PRINTING,
         )  # fmt: skip
         infodict: dict[str, Any] = {"fvec": fvec, "nfev": nfev}
     else:
         if maxfev == 0:
             maxfev = 100 * (n + 1)
-        fit = Fit(func, args, fvec0, check_residuals, Dfun, check_jacobian, bool(col_deriv))
+        fit = Fit(
+            func, args, fvec0, check_residuals, Dfun, check_jacobian, bool(col_deriv),
+            compiled_func=func_code,
+            compiled_jac=None if compiled_jac is None else compiled_jac.description(),
+        )  # fmt: skip
         del fvec0
         x, fvec, fjac, info, nfev, njev, ipvt, qtf = fit.run(
-            _minpack.lmder, lmder_fcn, m, x, ftol, xtol, gtol, maxfev,
+            _minpack.lmder_nogil if release_gil else _minpack.lmder, lmder_fcn,
+            m, x, ftol, xtol, gtol, maxfev,
             scale, mode, factor, _NO_PRINTING,
         )  # fmt: skip
         infodict = {"fvec": fvec, "nfev": nfev, "njev": njev}
@@ -293,7 +322,7 @@ def leastsq(
         infodict["fvec"] = infodict["fvec"][0]
 
     if not full_output:
-        if info in FAILURE:
+        if info in FAILURE or info < 0:
             warnings.warn(message(info, ftol, xtol, gtol, maxfev), RuntimeWarning, stacklevel=2)
         elif info == IMPROPER_INPUT:
             raise TypeError(message(info, ftol, xtol, gtol, maxfev))

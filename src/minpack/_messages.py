@@ -4,7 +4,8 @@ from __future__ import annotations
 
 # ier values with which leastsq reports a solution (cov_x is computed for these).
 SUCCESS = frozenset({1, 2, 3, 4})
-# ier values that leastsq warns about when full_output is false.
+# ier values that leastsq warns about when full_output is false, besides the
+# negative ones: a compiled func or Dfun stopped the fit by setting iflag < 0.
 FAILURE = frozenset({5, 6, 7, 8})
 # MINPACK's info for improper input; leastsq raises TypeError for it.
 IMPROPER_INPUT = 0
@@ -12,6 +13,8 @@ IMPROPER_INPUT = 0
 
 def message(ier: int, ftol: float, xtol: float, gtol: float, maxfev: int) -> str:
     """Return SciPy's message for ``ier``, with the tolerances filled in."""
+    if ier < 0:
+        return f"The fit was stopped by func or Dfun, which set iflag = {ier}."
     if ier == 0:
         return "Improper input parameters."
     if ier == 1:
@@ -49,4 +52,4 @@ def message(ier: int, ftol: float, xtol: float, gtol: float, maxfev: int) -> str
             f"gtol={gtol:f} is too small, func(x) is orthogonal to the columns of\n"
             "  the Jacobian to machine precision."
         )
-    raise ValueError(f"ier must be an integer from 0 to 8, not {ier!r}")
+    raise ValueError(f"ier must be negative or an integer from 0 to 8, not {ier!r}")

@@ -34,3 +34,7 @@ def lmder(
     factor: float,
     nprint: int,
 ) -> tuple[_F, _F, _F, int, int, int, _I, _F]: ...
+
+# The same, with the GIL released during the MINPACK run (compiled callbacks only).
+lmdif_nogil = lmdif
+lmder_nogil = lmder

@@ -6,10 +6,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 lmdif_fcn: object
+lmder_fcn: object
 
 def all_finite(x: NDArray[np.float64], /) -> bool: ...
-
-lmder_fcn: object
+def capsule_parts(capsule: object, /) -> tuple[int, str | None, int]: ...
 
 @final
 class Fit:
@@ -18,12 +18,14 @@ class Fit:
     def pending(self) -> NDArray[np.float64] | None: ...
     def __init__(
         self,
-        func: Callable[..., object],
+        func: object,
         args: tuple[Any, ...],
-        pending: NDArray[np.float64],
+        pending: NDArray[np.float64] | None,
         check_residuals: Callable[[object, int], NDArray[np.float64]],
-        jac: Callable[..., object] | None = None,
+        jac: object = None,
         check_jacobian: Callable[[object, int, int, bool], NDArray[np.float64]] | None = None,
         col_deriv: bool = False,
+        compiled_func: tuple[int, int, bool] | None = None,
+        compiled_jac: tuple[int, int, bool] | None = None,
     ) -> None: ...
     def run(self, routine: Callable[..., Any], *arguments: Any) -> Any: ...
