@@ -8,55 +8,62 @@ import textwrap
 import pytest
 
 import minpack
-from minpack import _minpack
+from minpack import _minpack, _trampoline
 
-EXTENSION = _minpack.__file__
+EXTENSIONS = {"_minpack": _minpack.__file__, "_trampoline": _trampoline.__file__}
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="inspects an ELF shared object")
 
 
-def _tool_output(*command: str) -> str:
-    """Run a binutils/libc tool on the extension and return what it printed."""
+def _tool_output(*command: str, extension: str = "_minpack") -> str:
+    """Run a binutils/libc tool on an extension and return what it printed."""
     if shutil.which(command[0]) is None:
         pytest.fail(f"{command[0]} is needed to inspect the extension (binutils / libc-bin)")
-    return subprocess.run([*command, EXTENSION], check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        [*command, EXTENSIONS[extension]], check=True, capture_output=True, text=True
+    ).stdout
+
+
+both_extensions = pytest.mark.parametrize("extension", EXTENSIONS)
 
 
 @linux_only
-def test_extension_needs_nothing_beyond_libc_and_libm():
+@both_extensions
+def test_extension_needs_nothing_beyond_libc_and_libm(extension):
     needed = [
         line.split()[-1].strip("[]")
-        for line in _tool_output("objdump", "-p").splitlines()
+        for line in _tool_output("objdump", "-p", extension=extension).splitlines()
         if line.split()[:1] == ["NEEDED"]
     ]
     # ld-linux is glibc's loader, needed for thread-local storage (__tls_get_addr).
     glibc = {"libc.so.6", "libm.so.6"}
     assert all(name in glibc or name.startswith("ld-linux") for name in needed), needed
     # ldd resolves the whole chain; MINPACK and gfortran's runtime must not be in it.
-    resolved = _tool_output("ldd")
+    resolved = _tool_output("ldd", extension=extension)
     assert "minpack" not in resolved
     assert "gfortran" not in resolved
 
 
 @linux_only
-def test_extension_exports_only_the_module_init():
-    exported = [
-        line.split()[-1] for line in _tool_output("nm", "-D", "--defined-only").splitlines()
-    ]
-    assert exported == ["PyInit__minpack"]
+@both_extensions
+def test_extension_exports_only_the_module_init(extension):
+    listing = _tool_output("nm", "-D", "--defined-only", extension=extension)
+    assert [line.split()[-1] for line in listing.splitlines()] == [f"PyInit_{extension}"]
 
 
 @linux_only
-def test_minpack_is_linked_in_statically():
-    symbols = _tool_output("nm").split()
+@both_extensions
+def test_minpack_is_linked_in_statically(extension):
+    symbols = _tool_output("nm", extension=extension).split()
     assert "lmdif_" in symbols
     assert "lmder_" in symbols
 
 
 @linux_only
-def test_no_fused_multiply_add_anywhere_in_the_extension():
+@both_extensions
+def test_no_fused_multiply_add_anywhere_in_the_extension(extension):
     # FMA contraction would change MINPACK's rounding; neither the netlib objects
     # nor the f2py wrapper may contain an FMA instruction.
-    disassembly = _tool_output("objdump", "-d", "--no-show-raw-insn")
+    disassembly = _tool_output("objdump", "-d", "--no-show-raw-insn", extension=extension)
     assert "vfmadd" not in disassembly
     assert "vfmsub" not in disassembly
     assert "vfnmadd" not in disassembly
@@ -81,6 +88,6 @@ def test_package_imports_and_fits_without_scipy():
 
 
 def test_public_names():
-    assert minpack.__all__ == ["__version__", "leastsq"]
+    assert minpack.__all__ == ["__version__", "capi", "capi_address", "leastsq"]
     assert isinstance(minpack.__version__, str)
     assert minpack.__version__.count(".") == 2

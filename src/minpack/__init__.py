@@ -1,6 +1,7 @@
 """SciPy's ``leastsq`` on the original Fortran MINPACK ``lmdif`` and ``lmder``."""
 
+from minpack._capi import capi, capi_address
 from minpack._leastsq import leastsq
 from minpack._version import __version__
 
-__all__ = ["__version__", "leastsq"]
+__all__ = ["__version__", "capi", "capi_address", "leastsq"]

@@ -7,6 +7,7 @@ from numpy.typing import NDArray
 
 lmdif_fcn: object
 lmder_fcn: object
+capi: dict[str, object]
 
 def all_finite(x: NDArray[np.float64], /) -> bool: ...
 def capsule_parts(capsule: object, /) -> tuple[int, str | None, int]: ...
