@@ -91,7 +91,9 @@ seen_user_data(void)
     return last_user_data;
 }
 
-/* decay and decay_jacobian that count their calls and can stop the fit. */
+/* decay and decay_jacobian that count their calls and can stop the fit.  Called with
+ * user_data NULL (a ctypes function pointer carries none), they count in
+ * calls_without_user_data and use the static data; for the tests only, like it. */
 typedef struct {
     const double *data; /* t then y */
     int calls;          /* calls so far */
@@ -99,16 +101,37 @@ typedef struct {
     int stop_with;
 } counted_data;
 
+static int calls_without_user_data = 0;
+
+int
+counted_calls_without_user_data(void)
+{
+    return calls_without_user_data;
+}
+
+/* Count one call; whether it must stop the fit (then *iflag is set). */
+static int
+count_call(counted_data *counted, int *iflag)
+{
+    if (counted == NULL) {
+        calls_without_user_data += 1;
+        return 0;
+    }
+    counted->calls += 1;
+    if (counted->calls == counted->stop_at) {
+        *iflag = counted->stop_with;
+        return 1;
+    }
+    return 0;
+}
+
 void
 counted_decay(int m, int n, const double *x, double *fvec, int *iflag, void *user_data)
 {
     counted_data *counted = user_data;
-    counted->calls += 1;
-    if (counted->calls == counted->stop_at) {
-        *iflag = counted->stop_with;
-        return;
+    if (!count_call(counted, iflag)) {
+        decay(m, n, x, fvec, iflag, counted != NULL ? (void *)counted->data : NULL);
     }
-    decay(m, n, x, fvec, iflag, (void *)counted->data);
 }
 
 void
@@ -116,12 +139,9 @@ counted_decay_jacobian(int m, int n, const double *x, double *fjac, int *iflag,
                        void *user_data)
 {
     counted_data *counted = user_data;
-    counted->calls += 1;
-    if (counted->calls == counted->stop_at) {
-        *iflag = counted->stop_with;
-        return;
+    if (!count_call(counted, iflag)) {
+        decay_jacobian(m, n, x, fjac, iflag, counted != NULL ? (void *)counted->data : NULL);
     }
-    decay_jacobian(m, n, x, fjac, iflag, (void *)counted->data);
 }
 
 /* decay that, on its first call, waits for other fits to make their first call too.
