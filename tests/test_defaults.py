@@ -2,21 +2,11 @@
 
 import numpy as np
 import pytest
+from decay import P0
+from decay import jacobian as decay_jacobian
+from decay import residuals as decay
 
 from minpack import leastsq
-
-T = np.linspace(0.0, 4.0, 50)
-Y = 2.5 * np.exp(-1.3 * T) + 0.5 + 0.02 * np.random.default_rng(0).standard_normal(50)
-P0 = [1.0, 1.0, 0.0]
-
-
-def decay(p):
-    return p[0] * np.exp(-p[1] * T) + p[2] - Y
-
-
-def decay_jacobian(p):
-    e = np.exp(-p[1] * T)
-    return np.column_stack([e, -p[0] * T * e, np.ones_like(T)])
 
 
 def rosenbrock(p):
