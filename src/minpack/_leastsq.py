@@ -154,9 +154,14 @@ def leastsq(
 
     Parameters
     ----------
-    func : callable
+    func : callable or compiled function
         ``func(x, *args)`` returns the ``m`` residuals at ``x`` (``n`` values),
-        with ``m >= n``.  It receives its own copy of ``x`` on each call.
+        with ``m >= n``.  It receives its own copy of ``x`` on each call.  It may
+        also be compiled code: a ``scipy.LowLevelCallable``, a PyCapsule named by
+        its signature, a ctypes function pointer or a numba ``cfunc`` of C
+        signature ``void (int m, int n, const double *x, double *fvec,
+        int *iflag[, void *user_data])``; then `m` is required, and setting
+        ``*iflag`` negative stops the fit with that ``ier``.
     x0 : array_like
         The starting estimate; flattened to 1-D (a scalar gives ``n = 1``).
     args : tuple, optional
@@ -164,7 +169,9 @@ def leastsq(
     Dfun : callable, optional
         ``Dfun(x, *args)`` returns the Jacobian of ``func``, shape ``(m, n)``
         (or ``(n, m)`` with `col_deriv`).  Without it the Jacobian is estimated
-        by forward differences.
+        by forward differences.  Compiled code as for ``func`` writes ``fjac``
+        column-major, leading dimension ``m`` (`col_deriv` does not apply).
+        With compiled ``func`` and ``Dfun`` MINPACK runs with the GIL released.
     full_output : bool, optional
         Return all optional outputs, not just ``x`` and ``ier``.
     col_deriv : bool, optional
@@ -210,7 +217,8 @@ def leastsq(
     mesg : str
         What ``ier`` means.  Only with `full_output`.
     ier : int
-        1, 2, 3 or 4 when a solution was found; 5-8 otherwise (a
+        1, 2, 3 or 4 when a solution was found; 5-8 otherwise, or the negative
+        ``iflag`` with which a compiled ``func`` or ``Dfun`` stopped the fit (a
         `RuntimeWarning` is issued without `full_output`); 0 for improper
         input (a `TypeError` is raised without `full_output`).
 
@@ -218,7 +226,9 @@ def leastsq(
     ------
     TypeError
         If an argument, or what ``func`` or ``Dfun`` returns, has the wrong
-        type or shape, or ``n > m``.
+        type or shape; if ``n > m``; if a compiled ``func`` or ``Dfun`` has
+        another signature, or `m` is missing for a compiled ``func`` or
+        contradicts a Python one.
     ValueError
         If ``x0`` is not finite, ``diag`` has the wrong length, or ``func``
         changes the number of residuals.
