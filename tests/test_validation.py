@@ -101,6 +101,7 @@ BAD_ARGUMENTS = {
     "epsfcn-string": (dict(epsfcn="x"), TypeError, "epsfcn must be a real number"),
     "maxfev-float": (dict(maxfev=1e4), TypeError, "maxfev must be an integer"),
     "maxfev-huge": (dict(maxfev=2**31), ValueError, "maxfev=2147483648 is larger"),
+    "maxfev-bool": (dict(maxfev=True), TypeError, "maxfev must be an integer, not True"),
     "diag-length": (dict(diag=[1.0, 2.0, 3.0]), ValueError, "diag must have one entry"),
     "diag-string": (dict(diag="ab"), TypeError, "diag must be an array of real numbers"),
 }

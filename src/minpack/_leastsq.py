@@ -82,6 +82,8 @@ def _as_fortran_int(value: object, name: str) -> int:
     """Convert an integer argument that MINPACK receives as a 32-bit INTEGER."""
     if type(value) is int and value <= _FORTRAN_INT_MAX:
         return value
+    if isinstance(value, bool):  # an int to operator.index, but never meant as a count
+        raise TypeError(f"{name} must be an integer, not {value!r}")
     try:
         number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
@@ -290,6 +292,11 @@ def leastsq(
 
     # With only compiled callbacks, MINPACK runs with the GIL released.
     release_gil = compiled_func is not None and (Dfun is None or compiled_jac is not None)
+    if release_gil and args:
+        raise TypeError(
+            "args are passed to Python callbacks only; a compiled func (and Dfun) "
+            "gets its data through user_data"
+        )
     func_code = None if compiled_func is None else compiled_func.description()
     if Dfun is None:
         if maxfev == 0:
