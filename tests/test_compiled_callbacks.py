@@ -517,8 +517,10 @@ def stopped_fit(lib, case, stop_at, stop_with, **options):
     stopping.stop_at, stopping.stop_with = stop_at, stop_with
     func = lib.capsule("counted_decay", ctypes.addressof(residual_count))
     dfun = lib.capsule("counted_decay_jacobian", ctypes.addressof(jacobian_count))
+    all_compiled = "python" not in (func_kind, dfun_kind)
     result = leastsq(
-        decay_twin if func_kind == "python" else func, X0, args=(USER_DATA,),
+        decay_twin if func_kind == "python" else func, X0,
+        args=() if all_compiled else (USER_DATA,),  # args reach Python callbacks only
         Dfun={None: None, "python": decay_jacobian_twin, "compiled": dfun}[dfun_kind],
         m=M, **options,
     )  # fmt: skip
@@ -590,7 +592,8 @@ def rendezvous_fits(lib, dfun_kind, timeout):
             "compiled": lib.capsule("decay_jacobian", data.ctypes.data),
             "python": decay_jacobian_twin,
         }[dfun_kind]
-        return leastsq(func, X0, args=(data,), Dfun=dfun, m=M, full_output=True)
+        args = (data,) if dfun_kind == "python" else ()  # args reach Python callbacks only
+        return leastsq(func, X0, args=args, Dfun=dfun, m=M, full_output=True)
 
     results = run_in_threads(
         [
