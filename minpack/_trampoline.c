@@ -30,6 +30,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Any negative iflag makes lmdif/lmder return at once with info = iflag. */
@@ -565,6 +566,175 @@ capi_capsules(void)
     return capsules;
 }
 
+/* ---- many fits of compiled callbacks in one call (leastsq_batch) ------------------------ */
+
+extern double enorm_(const int *n, const double *x);
+
+/* One batch's callbacks; user_data of the problem being fitted, or the callbacks' own. */
+typedef struct {
+    Compiled func;
+    Compiled jac;
+} BatchCall;
+static _Thread_local const BatchCall *active_batch = NULL;
+
+static void
+batch_lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *iflag)
+{
+    call_compiled(&active_batch->func, *m, *n, x, fvec, iflag);
+}
+
+static void
+batch_lmder_fcn(const int *m, const int *n, const double *x, double *fvec, double *fjac,
+                const int *ldfjac, int *iflag)
+{
+    if (*iflag == 2) {
+        call_compiled(&active_batch->jac, *m, *n, x, fjac, iflag);
+    }
+    else {
+        call_compiled(&active_batch->func, *m, *n, x, fvec, iflag);
+    }
+}
+
+/* The arrays of one batch call, checked: float64/int arrays of the expected sizes. */
+static int
+check_batch_array(PyObject *array, int type, npy_intp size, const char *name)
+{
+    if (!PyArray_Check(array) || PyArray_TYPE((PyArrayObject *)array) != type ||
+        !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)array) ||
+        !PyArray_ISWRITEABLE((PyArrayObject *)array) ||
+        PyArray_SIZE((PyArrayObject *)array) != size) {
+        PyErr_Format(PyExc_TypeError, "batch_fit: %s is not a writeable C-contiguous array "
+                     "of %zd elements of the expected type", name, (Py_ssize_t)size);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * batch_fit(func, jac, x, data_address, data_stride, start, stop, m, ftol, xtol, gtol,
+ *           maxfev, epsfcn, diag, factor, info, nfev, njev, fnorm, r, ipvt, stop_flag)
+ *
+ * Fits problems start..stop-1 with lmdif (jac None) or lmder, without the GIL: x (K, n)
+ * holds the starting points and receives the solutions; problem k's callbacks get
+ * user data data_address + k * data_stride (or their own when data_address is 0).
+ * Writes MINPACK's info, nfev, njev, the final residual norm, R (upper triangle, the
+ * rest zero) and the 0-based ipvt of each problem.  Stops before the next problem once
+ * stop_flag[0] is nonzero.  Returns how many problems it fitted.
+ */
+static PyObject *
+batch_fit(PyObject *module, PyObject *args)
+{
+    PyObject *func_description, *jac_description, *x, *diag, *info, *nfev, *njev, *fnorm, *r;
+    PyObject *ipvt, *stop_flag;
+    unsigned long long data_address;
+    Py_ssize_t data_stride, start, stop;
+    int m, maxfev;
+    double ftol, xtol, gtol, epsfcn, factor;
+    if (!PyArg_ParseTuple(args, "OOOKnnniddddidOdOOOOOOO:batch_fit", &func_description,
+                          &jac_description, &x, &data_address, &data_stride, &start, &stop,
+                          &m, &ftol, &xtol, &gtol, &maxfev, &epsfcn, &diag, &factor, &info,
+                          &nfev, &njev, &fnorm, &r, &ipvt, &stop_flag)) {
+        return NULL;
+    }
+    BatchCall call;
+    if (parse_compiled(func_description, &call.func) < 0 ||
+        parse_compiled(jac_description, &call.jac) < 0) {
+        return NULL;
+    }
+    if (call.func.function == NULL) {
+        PyErr_SetString(PyExc_TypeError, "batch_fit needs a compiled func");
+        return NULL;
+    }
+    if (!PyArray_Check(x) || PyArray_NDIM((PyArrayObject *)x) != 2) {
+        PyErr_SetString(PyExc_TypeError, "batch_fit: x must be a (K, n) array");
+        return NULL;
+    }
+    npy_intp K = PyArray_DIM((PyArrayObject *)x, 0), n_wide = PyArray_DIM((PyArrayObject *)x, 1);
+    int n = (int)n_wide;
+    if (check_batch_array(x, NPY_DOUBLE, K * n, "x") < 0 ||
+        check_batch_array(info, NPY_INT, K, "info") < 0 ||
+        check_batch_array(nfev, NPY_INT, K, "nfev") < 0 ||
+        check_batch_array(njev, NPY_INT, K, "njev") < 0 ||
+        check_batch_array(fnorm, NPY_DOUBLE, K, "fnorm") < 0 ||
+        check_batch_array(r, NPY_DOUBLE, K * n * n, "r") < 0 ||
+        check_batch_array(ipvt, NPY_INT, K * n, "ipvt") < 0 ||
+        check_batch_array(stop_flag, NPY_INT, 1, "stop_flag") < 0 ||
+        (diag != Py_None && check_batch_array(diag, NPY_DOUBLE, n, "diag") < 0)) {
+        return NULL;
+    }
+    if (start < 0 || stop > K || start > stop || m < n || n < 1) {
+        PyErr_SetString(PyExc_ValueError, "batch_fit: bad problem range or sizes");
+        return NULL;
+    }
+    int mode = diag == Py_None ? 1 : 2, nprint = 0, ldfjac = m;
+    const double *user_diag = diag == Py_None ? NULL : PyArray_DATA((PyArrayObject *)diag);
+    double *xs = PyArray_DATA((PyArrayObject *)x), *fnorms = PyArray_DATA((PyArrayObject *)fnorm);
+    double *rs = PyArray_DATA((PyArrayObject *)r);
+    int *infos = PyArray_DATA((PyArrayObject *)info), *nfevs = PyArray_DATA((PyArrayObject *)nfev);
+    int *njevs = PyArray_DATA((PyArrayObject *)njev), *ipvts = PyArray_DATA((PyArrayObject *)ipvt);
+    volatile int *stopping = PyArray_DATA((PyArrayObject *)stop_flag);
+
+    /* One workspace for the whole range: fvec, fjac, diag, qtf, wa1..wa4. */
+    size_t doubles = (size_t)m * (size_t)n + 2 * (size_t)m + 5 * (size_t)n;
+    double *work = malloc(doubles * sizeof(double));
+    int *pivots = malloc((size_t)n * sizeof(int));
+    if (work == NULL || pivots == NULL) {
+        free(work);
+        free(pivots);
+        return PyErr_NoMemory();
+    }
+    double *fvec = work, *fjac = fvec + m, *wa4 = fjac + (size_t)m * n, *work_diag = wa4 + m;
+    double *qtf = work_diag + n, *wa1 = qtf + n, *wa2 = wa1 + n, *wa3 = wa2 + n;
+    Py_ssize_t k = start;
+    Py_BEGIN_ALLOW_THREADS
+    const BatchCall *outer = active_batch;
+    active_batch = &call;
+    void *func_user_data = call.func.user_data, *jac_user_data = call.jac.user_data;
+    for (; k < stop && !*stopping; k++) {
+        if (data_address != 0) {
+            void *row = (void *)(uintptr_t)(data_address + (unsigned long long)(k * data_stride));
+            call.func.user_data = row;
+            call.jac.user_data = row;
+        }
+        else {
+            call.func.user_data = func_user_data;
+            call.jac.user_data = jac_user_data;
+        }
+        double *xk = xs + (size_t)k * n;
+        int njev_k = 0;
+        if (user_diag != NULL) {
+            memcpy(work_diag, user_diag, (size_t)n * sizeof(double));
+        }
+        else {
+            memset(work_diag, 0, (size_t)n * sizeof(double)); /* as leastsq: MINPACK fills it */
+        }
+        if (call.jac.function == NULL) {
+            lmdif_(batch_lmdif_fcn, &m, &n, xk, fvec, &ftol, &xtol, &gtol, &maxfev, &epsfcn,
+                   work_diag, &mode, &factor, &nprint, &infos[k], &nfevs[k], fjac, &ldfjac,
+                   pivots, qtf, wa1, wa2, wa3, wa4);
+        }
+        else {
+            lmder_(batch_lmder_fcn, &m, &n, xk, fvec, fjac, &ldfjac, &ftol, &xtol, &gtol, &maxfev,
+                   work_diag, &mode, &factor, &nprint, &infos[k], &nfevs[k], &njev_k, pivots,
+                   qtf, wa1, wa2, wa3, wa4);
+        }
+        njevs[k] = njev_k;
+        fnorms[k] = enorm_(&m, fvec);
+        double *rk = rs + (size_t)k * n * n;
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < n; j++) {
+                rk[i * n + j] = j >= i ? fjac[i + (size_t)j * m] : 0.0;
+            }
+            ipvts[(size_t)k * n + i] = pivots[i] - 1;
+        }
+    }
+    active_batch = outer;
+    Py_END_ALLOW_THREADS
+    free(work);
+    free(pivots);
+    return PyLong_FromSsize_t(k - start);
+}
+
 /* all_finite(x): whether a float64 vector holds no NaN or infinity (leastsq's check of x0). */
 static PyObject *
 all_finite(PyObject *module, PyObject *value)
@@ -670,6 +840,10 @@ capsule_parts(PyObject *module, PyObject *capsule)
 static PyMethodDef trampoline_functions[] = {
     {"all_finite", all_finite, METH_O,
      "all_finite(x)\n--\n\nWhether a float64 vector holds no NaN or infinity."},
+    {"batch_fit", batch_fit, METH_VARARGS,
+     "batch_fit(func, jac, x, data_address, data_stride, start, stop, m, ftol, xtol, gtol,\n"
+     "          maxfev, epsfcn, diag, factor, info, nfev, njev, fnorm, r, ipvt, stop_flag)\n"
+     "--\n\nFit problems start..stop-1 with compiled callbacks, without the GIL."},
     {"capsule_parts", capsule_parts, METH_O,
      "capsule_parts(capsule)\n--\n\nA PyCapsule's (pointer, name, context)."},
     {NULL, NULL, 0, NULL},

@@ -15,7 +15,9 @@ pointer, or a numba ``cfunc``.
 from __future__ import annotations
 
 import ctypes
+import functools
 import re
+import types
 from _ctypes import CFuncPtr
 from dataclasses import dataclass
 
@@ -38,6 +40,12 @@ _CTYPES_NAMES = {
     ctypes.POINTER(ctypes.c_int): "int *",
     ctypes.c_void_p: "void *",
 }
+
+
+# Types that are Python code for certain (a lookup of ``ctypes`` on them would be slow).
+_PYTHON_CALLABLES = frozenset(
+    {types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial}
+)
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,8 @@ def compiled(callback: object, name: str) -> Compiled | None:
     Raises ``TypeError`` naming ``name`` (``func`` or ``Dfun``) when it is compiled
     code of another signature.
     """
+    if type(callback) in _PYTHON_CALLABLES:  # the common case, answered at once
+        return None
     if isinstance(callback, tuple) and type(callback).__name__ == "LowLevelCallable":
         return _from_capsule(tuple.__getitem__(callback, 0), name)
     if type(callback).__name__ == "PyCapsule":

@@ -7,9 +7,10 @@ import sys
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from minpack import _minpack
 from minpack._callback import (
@@ -118,14 +119,155 @@ def _initial_point(x0: object) -> FloatArray:
     return x
 
 
-def _scaling(diag: object, n: int) -> tuple[FloatArray, int]:
-    """Return MINPACK's ``diag`` array and ``mode`` for the user's ``diag``."""
+def _scale_factors(diag: object, n: int) -> FloatArray | None:
+    """Return the user's ``diag`` as n float64 scale factors, or None."""
     if diag is None:
-        return np.zeros(n), _MODE_AUTOMATIC_SCALING  # MINPACK fills it in mode 1
-    scale = _real_vector(diag, "diag")  # a private copy: MINPACK writes to diag
+        return None
+    scale = _real_vector(diag, "diag")
     if scale.shape[0] != n:
         raise ValueError(f"diag must have one entry per variable (n={n}), not {scale.shape[0]}")
-    return scale, _MODE_USER_SCALING
+    return scale
+
+
+class Settings(NamedTuple):
+    """leastsq's options, checked: what every fit of a batch shares."""
+
+    ftol: float
+    xtol: float
+    gtol: float
+    maxfev: int  # 0: MINPACK's default for the routine
+    step: float | None  # epsfcn, or None for the machine epsilon of func's dtype
+    factor: float
+    diag: FloatArray | None  # None: MINPACK scales the variables itself
+    col_deriv: bool
+
+
+def check_settings(
+    ftol: object,
+    xtol: object,
+    gtol: object,
+    maxfev: object,
+    epsfcn: object,
+    factor: object,
+    diag: object,
+    col_deriv: bool,
+    n: int,
+) -> Settings:
+    """Check leastsq's options for a problem of n variables (TypeError/ValueError naming them)."""
+    return Settings(
+        _as_float(ftol, "ftol"),
+        _as_float(xtol, "xtol"),
+        _as_float(gtol, "gtol"),
+        _as_fortran_int(maxfev, "maxfev"),
+        None if epsfcn is None else _as_float(epsfcn, "epsfcn"),
+        _as_float(factor, "factor"),
+        _scale_factors(diag, n),
+        col_deriv,
+    )
+
+
+# What one run of lmdif or lmder gave, before leastsq shapes it SciPy's way: x, fvec
+# (a scalar when func returned one), fjac (m-by-n, Fortran order), info, nfev, njev
+# (None for lmdif), ipvt (1-based, as MINPACK leaves it), qtf, and the maxfev applied.
+# A plain tuple: this is on every fit's path, and a NamedTuple costs a Python call.
+Outcome = tuple[
+    FloatArray, Any, FloatArray, int, int, "int | None", NDArray[np.intc], FloatArray, int
+]
+
+
+def minimize(
+    func: Callable[..., Any],
+    x: FloatArray,
+    args: tuple[Any, ...],
+    Dfun: Callable[..., Any] | None,  # noqa: N803 - SciPy's name
+    settings: Settings,
+    m: int | None,
+) -> Outcome:
+    """Run lmdif (no Dfun) or lmder on one problem from x, a private float64 vector.
+
+    Everything of leastsq between checking the arguments and shaping the outputs:
+    the evaluation at x0, the callbacks, and re-raising what they raised.
+    """
+    n = x.shape[0]
+    ftol, xtol, gtol, maxfev, step, factor, diag, col_deriv = settings
+    if diag is None:
+        scale, mode = np.zeros(n), _MODE_AUTOMATIC_SCALING  # MINPACK fills it in mode 1
+    else:
+        scale, mode = diag.copy(), _MODE_USER_SCALING  # MINPACK's diag is in and out
+
+    compiled_func = compiled(func, "func")
+    compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun")
+    if compiled_func is None:
+        # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
+        # MINPACK's own first call (see Fit in _trampoline.c).
+        first = func(x.copy(), *args)
+        fvec0, scalar_residual, epsilon = _first_residuals(first)
+        del first  # keep no reference to the user's array during the fit
+        if m is not None and _as_fortran_int(m, "m") != fvec0.shape[0]:
+            raise TypeError(f"m={m}, but func returned {fvec0.shape[0]} residuals at x0")
+        m = fvec0.shape[0]
+    else:
+        if m is None:
+            raise TypeError(
+                "m (the number of residuals) is required with a compiled func, "
+                "which leastsq cannot call to find out"
+            )
+        m = _as_fortran_int(m, "m")
+        fvec0, scalar_residual, epsilon = None, False, _FLOAT64_EPS
+    if n > m:
+        raise TypeError(
+            f"Improper input: func input vector length N={n} must not exceed "
+            f"func output vector length M={m}"
+        )
+    if m > _FORTRAN_INT_MAX // n:
+        raise ValueError(f"m*n = {m}*{n} is larger than MINPACK's limit {_FORTRAN_INT_MAX}")
+
+    # With only compiled callbacks, MINPACK runs with the GIL released.
+    release_gil = compiled_func is not None and (Dfun is None or compiled_jac is not None)
+    if release_gil and args:
+        raise TypeError(
+            "args are passed to Python callbacks only; a compiled func (and Dfun) "
+            "gets its data through user_data"
+        )
+    func_code = None if compiled_func is None else compiled_func.description()
+    if Dfun is None:
+        if maxfev == 0:
+            maxfev = 200 * (n + 1)
+        fit = Fit(func, args, fvec0, check_residuals, None, None, False, func_code)
+        del fvec0  # the fit frees it once MINPACK's first call has used it
+        x, fvec, info, nfev, fjac, ipvt, qtf = fit.run(
+            _minpack.lmdif_nogil if release_gil else _minpack.lmdif, lmdif_fcn,
+            m, x, ftol, xtol, gtol, maxfev,
+            epsilon if step is None else step, scale, mode, factor, _NO_PRINTING,
+        )  # fmt: skip
+        njev = None
+    else:
+        if maxfev == 0:
+            maxfev = 100 * (n + 1)
+        jac_code = None if compiled_jac is None else compiled_jac.description()
+        fit = Fit(
+            func, args, fvec0, check_residuals, Dfun, check_jacobian, col_deriv, func_code,
+            jac_code,
+        )  # fmt: skip
+        del fvec0
+        x, fvec, fjac, info, nfev, njev, ipvt, qtf = fit.run(
+            _minpack.lmder_nogil if release_gil else _minpack.lmder, lmder_fcn,
+            m, x, ftol, xtol, gtol, maxfev,
+            scale, mode, factor, _NO_PRINTING,
+        )  # fmt: skip
+
+    if fit.error is not None:
+        error, fit.error = fit.error, None
+        try:
+            raise error
+        finally:
+            del error  # the traceback holds this frame: break the cycle through it
+    if fit.pending is not None:
+        # MINPACK rejected the input before its first call: report func(x0), as SciPy does.
+        fvec = fit.pending
+    # SciPy hands back a scalar residual as a scalar.
+    residuals = fvec[0] if scalar_residual else fvec
+    return x, residuals, fjac, info, nfev, njev, ipvt, qtf, maxfev
 
 
 def leastsq(
@@ -252,91 +394,13 @@ def leastsq(
     (True, True)
     """
     x = _initial_point(x0)
-    n = x.shape[0]
     if not isinstance(args, tuple):
         args = (args,)
-    ftol = _as_float(ftol, "ftol")
-    xtol = _as_float(xtol, "xtol")
-    gtol = _as_float(gtol, "gtol")
-    factor = _as_float(factor, "factor")
-    maxfev = _as_fortran_int(maxfev, "maxfev")
-    step = None if epsfcn is None else _as_float(epsfcn, "epsfcn")
-    scale, mode = _scaling(diag, n)
-
-    compiled_func = compiled(func, "func")
-    compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun")
-    if compiled_func is None:
-        # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
-        # MINPACK's own first call (see Fit in _trampoline.c).
-        first = func(x.copy(), *args)
-        fvec0, scalar_residual, epsilon = _first_residuals(first)
-        del first  # keep no reference to the user's array during the fit
-        if m is not None and _as_fortran_int(m, "m") != fvec0.shape[0]:
-            raise TypeError(f"m={m}, but func returned {fvec0.shape[0]} residuals at x0")
-        m = fvec0.shape[0]
-    else:
-        if m is None:
-            raise TypeError(
-                "m (the number of residuals) is required with a compiled func, "
-                "which leastsq cannot call to find out"
-            )
-        m = _as_fortran_int(m, "m")
-        fvec0, scalar_residual, epsilon = None, False, _FLOAT64_EPS
-    if n > m:
-        raise TypeError(
-            f"Improper input: func input vector length N={n} must not exceed "
-            f"func output vector length M={m}"
-        )
-    if m > _FORTRAN_INT_MAX // n:
-        raise ValueError(f"m*n = {m}*{n} is larger than MINPACK's limit {_FORTRAN_INT_MAX}")
-
-    # With only compiled callbacks, MINPACK runs with the GIL released.
-    release_gil = compiled_func is not None and (Dfun is None or compiled_jac is not None)
-    if release_gil and args:
-        raise TypeError(
-            "args are passed to Python callbacks only; a compiled func (and Dfun) "
-            "gets its data through user_data"
-        )
-    func_code = None if compiled_func is None else compiled_func.description()
-    if Dfun is None:
-        if maxfev == 0:
-            maxfev = 200 * (n + 1)
-        fit = Fit(func, args, fvec0, check_residuals, compiled_func=func_code)
-        del fvec0  # the fit frees it once MINPACK's first call has used it
-        x, fvec, info, nfev, fjac, ipvt, qtf = fit.run(
-            _minpack.lmdif_nogil if release_gil else _minpack.lmdif, lmdif_fcn,
-            m, x, ftol, xtol, gtol, maxfev,
-            epsilon if step is None else step, scale, mode, factor, _NO_PRINTING,
-        )  # fmt: skip
-        infodict: dict[str, Any] = {"fvec": fvec, "nfev": nfev}
-    else:
-        if maxfev == 0:
-            maxfev = 100 * (n + 1)
-        fit = Fit(
-            func, args, fvec0, check_residuals, Dfun, check_jacobian, bool(col_deriv),
-            compiled_func=func_code,
-            compiled_jac=None if compiled_jac is None else compiled_jac.description(),
-        )  # fmt: skip
-        del fvec0
-        x, fvec, fjac, info, nfev, njev, ipvt, qtf = fit.run(
-            _minpack.lmder_nogil if release_gil else _minpack.lmder, lmder_fcn,
-            m, x, ftol, xtol, gtol, maxfev,
-            scale, mode, factor, _NO_PRINTING,
-        )  # fmt: skip
-        infodict = {"fvec": fvec, "nfev": nfev, "njev": njev}
-
-    if fit.error is not None:
-        error, fit.error = fit.error, None
-        try:
-            raise error
-        finally:
-            del error  # the traceback holds this frame: break the cycle through it
-    if fit.pending is not None:
-        # MINPACK rejected the input before its first call: report func(x0), as SciPy does.
-        infodict["fvec"] = fit.pending
-    if scalar_residual:
-        # SciPy hands back a scalar residual as a scalar.
-        infodict["fvec"] = infodict["fvec"][0]
+    settings = check_settings(
+        ftol, xtol, gtol, maxfev, epsfcn, factor, diag, bool(col_deriv), x.shape[0]
+    )
+    x, fvec, fjac, info, nfev, njev, ipvt, qtf, maxfev = minimize(func, x, args, Dfun, settings, m)
+    ftol, xtol, gtol = settings.ftol, settings.xtol, settings.gtol
 
     if not full_output:
         if info in FAILURE or info < 0:
@@ -347,5 +411,8 @@ def leastsq(
 
     ipvt -= 1  # MINPACK's permutation is 1-based; SciPy >= 1.15 returns it 0-based
     cov_x = covariance_from_qr(fjac, ipvt) if info in SUCCESS else None
+    infodict: dict[str, Any] = {"fvec": fvec, "nfev": nfev}
+    if njev is not None:
+        infodict["njev"] = njev
     infodict.update(fjac=fjac.T, ipvt=ipvt, qtf=qtf)
     return x, cov_x, infodict, message(info, ftol, xtol, gtol, maxfev), info
