@@ -28,6 +28,7 @@
 #define NPY_NO_DEPRECATED_API NPY_1_23_API_VERSION
 #include <numpy/arrayobject.h>
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -630,7 +631,7 @@ batch_fit(PyObject *module, PyObject *args)
     Py_ssize_t data_stride, start, stop;
     int m, maxfev;
     double ftol, xtol, gtol, epsfcn, factor;
-    if (!PyArg_ParseTuple(args, "OOOKnnniddddidOdOOOOOOO:batch_fit", &func_description,
+    if (!PyArg_ParseTuple(args, "OOOKnnnidddidOdOOOOOOO:batch_fit", &func_description,
                           &jac_description, &x, &data_address, &data_stride, &start, &stop,
                           &m, &ftol, &xtol, &gtol, &maxfev, &epsfcn, &diag, &factor, &info,
                           &nfev, &njev, &fnorm, &r, &ipvt, &stop_flag)) {
@@ -816,6 +817,19 @@ trampoline_exec(PyObject *module)
     return status;
 }
 
+/* enorm(v): MINPACK's Euclidean norm of a float64 vector (the fnorm it reports). */
+static PyObject *
+minpack_enorm(PyObject *module, PyObject *value)
+{
+    if (!is_plain_float64(value, 1) || !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)value) ||
+        PyArray_DIM((PyArrayObject *)value, 0) > INT_MAX) {
+        PyErr_SetString(PyExc_TypeError, "enorm needs a C-contiguous float64 vector");
+        return NULL;
+    }
+    int size = (int)PyArray_DIM((PyArrayObject *)value, 0);
+    return PyFloat_FromDouble(enorm_(&size, PyArray_DATA((PyArrayObject *)value)));
+}
+
 /* capsule_parts(capsule): (pointer address, name or None, context address). */
 static PyObject *
 capsule_parts(PyObject *module, PyObject *capsule)
@@ -844,6 +858,8 @@ static PyMethodDef trampoline_functions[] = {
      "batch_fit(func, jac, x, data_address, data_stride, start, stop, m, ftol, xtol, gtol,\n"
      "          maxfev, epsfcn, diag, factor, info, nfev, njev, fnorm, r, ipvt, stop_flag)\n"
      "--\n\nFit problems start..stop-1 with compiled callbacks, without the GIL."},
+    {"enorm", minpack_enorm, METH_O,
+     "enorm(v)\n--\n\nMINPACK's Euclidean norm of a float64 vector."},
     {"capsule_parts", capsule_parts, METH_O,
      "capsule_parts(capsule)\n--\n\nA PyCapsule's (pointer, name, context)."},
     {NULL, NULL, 0, NULL},

@@ -88,6 +88,13 @@ def test_package_imports_and_fits_without_scipy():
 
 
 def test_public_names():
-    assert minpack.__all__ == ["__version__", "capi", "capi_address", "leastsq"]
+    assert minpack.__all__ == [
+        "BatchResult",
+        "__version__",
+        "capi",
+        "capi_address",
+        "leastsq",
+        "leastsq_batch",
+    ]
     assert isinstance(minpack.__version__, str)
     assert minpack.__version__.count(".") == 2

@@ -1,7 +1,15 @@
 """SciPy's ``leastsq`` on the original Fortran MINPACK ``lmdif`` and ``lmder``."""
 
+from minpack._batch import BatchResult, leastsq_batch
 from minpack._capi import capi, capi_address
 from minpack._leastsq import leastsq
 from minpack._version import __version__
 
-__all__ = ["__version__", "capi", "capi_address", "leastsq"]
+__all__ = [
+    "BatchResult",
+    "__version__",
+    "capi",
+    "capi_address",
+    "leastsq",
+    "leastsq_batch",
+]

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 
 @lru_cache(maxsize=32)
-def _upper_triangle(n: int) -> NDArray[np.bool_]:
+def upper_triangle(n: int) -> NDArray[np.bool_]:
     """Return the (cached, read-only) mask of an n-by-n upper triangle."""
     mask = np.triu(np.ones((n, n), dtype=bool))
     mask.flags.writeable = False
@@ -42,7 +42,7 @@ def covariance_from_qr(
         The n-by-n matrix, or None when ``R`` is singular (a zero on its diagonal).
     """
     n = ipvt.shape[0]
-    r = np.where(_upper_triangle(n), fjac[:n], 0.0)
+    r = np.where(upper_triangle(n), fjac[:n], 0.0)
     if not r.diagonal().all():
         return None
     # R is triangular, so LU with partial pivoting does no row exchanges and this

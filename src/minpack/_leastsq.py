@@ -94,17 +94,22 @@ def _as_fortran_int(value: object, name: str) -> int:
     return number
 
 
-def _real_vector(value: object, name: str) -> FloatArray:
-    """Flatten ``value`` into a new float64 vector, or raise ``TypeError`` naming it."""
+def real_array(value: object, name: str) -> FloatArray:
+    """Return ``value`` as a new float64 array of its shape, or raise ``TypeError`` naming it."""
     if type(value) is np.ndarray and value.dtype is _FLOAT64:
-        return value.flatten()  # the common case, without conversions
+        return value.copy()  # the common case, without conversions
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be an array of real numbers, not dtype {array.dtype}")
-    return array.astype(np.float64).ravel()
+    return array.astype(np.float64)
+
+
+def _real_vector(value: object, name: str) -> FloatArray:
+    """Flatten ``value`` into a new float64 vector, or raise ``TypeError`` naming it."""
+    return real_array(value, name).reshape(-1)
 
 
 def _initial_point(x0: object) -> FloatArray:
@@ -127,6 +132,36 @@ def _scale_factors(diag: object, n: int) -> FloatArray | None:
     if scale.shape[0] != n:
         raise ValueError(f"diag must have one entry per variable (n={n}), not {scale.shape[0]}")
     return scale
+
+
+def compiled_residual_count(m: object) -> int:
+    """Return ``m``, which a compiled func requires (it cannot be called to find out)."""
+    if m is None:
+        raise TypeError(
+            "m (the number of residuals) is required with a compiled func, "
+            "which cannot be called to find out"
+        )
+    return _as_fortran_int(m, "m")
+
+
+def check_sizes(n: int, m: int) -> None:
+    """Raise unless MINPACK can fit m residuals in n variables."""
+    if n > m:
+        raise TypeError(
+            f"Improper input: func input vector length N={n} must not exceed "
+            f"func output vector length M={m}"
+        )
+    if m > _FORTRAN_INT_MAX // n:
+        raise ValueError(f"m*n = {m}*{n} is larger than MINPACK's limit {_FORTRAN_INT_MAX}")
+
+
+def check_no_args(args: tuple[Any, ...]) -> None:
+    """Raise when args are given but no Python callback would receive them."""
+    if args:
+        raise TypeError(
+            "args are passed to Python callbacks only; a compiled func (and Dfun) "
+            "gets its data through user_data"
+        )
 
 
 class Settings(NamedTuple):
@@ -207,28 +242,13 @@ def minimize(
             raise TypeError(f"m={m}, but func returned {fvec0.shape[0]} residuals at x0")
         m = fvec0.shape[0]
     else:
-        if m is None:
-            raise TypeError(
-                "m (the number of residuals) is required with a compiled func, "
-                "which leastsq cannot call to find out"
-            )
-        m = _as_fortran_int(m, "m")
+        m = compiled_residual_count(m)
         fvec0, scalar_residual, epsilon = None, False, _FLOAT64_EPS
-    if n > m:
-        raise TypeError(
-            f"Improper input: func input vector length N={n} must not exceed "
-            f"func output vector length M={m}"
-        )
-    if m > _FORTRAN_INT_MAX // n:
-        raise ValueError(f"m*n = {m}*{n} is larger than MINPACK's limit {_FORTRAN_INT_MAX}")
-
+    check_sizes(n, m)
     # With only compiled callbacks, MINPACK runs with the GIL released.
     release_gil = compiled_func is not None and (Dfun is None or compiled_jac is not None)
-    if release_gil and args:
-        raise TypeError(
-            "args are passed to Python callbacks only; a compiled func (and Dfun) "
-            "gets its data through user_data"
-        )
+    if release_gil:
+        check_no_args(args)
     func_code = None if compiled_func is None else compiled_func.description()
     if Dfun is None:
         if maxfev == 0:

@@ -10,6 +10,32 @@ lmder_fcn: object
 capi: dict[str, object]
 
 def all_finite(x: NDArray[np.float64], /) -> bool: ...
+def enorm(v: NDArray[np.float64], /) -> float: ...
+def batch_fit(
+    func: tuple[int, int, bool],
+    jac: tuple[int, int, bool] | None,
+    x: NDArray[np.float64],
+    data_address: int,
+    data_stride: int,
+    start: int,
+    stop: int,
+    m: int,
+    ftol: float,
+    xtol: float,
+    gtol: float,
+    maxfev: int,
+    epsfcn: float,
+    diag: NDArray[np.float64] | None,
+    factor: float,
+    info: NDArray[np.intc],
+    nfev: NDArray[np.intc],
+    njev: NDArray[np.intc],
+    fnorm: NDArray[np.float64],
+    r: NDArray[np.float64],
+    ipvt: NDArray[np.intc],
+    stop_flag: NDArray[np.intc],
+    /,
+) -> int: ...
 def capsule_parts(capsule: object, /) -> tuple[int, str | None, int]: ...
 
 @final

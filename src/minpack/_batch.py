@@ -1,0 +1,346 @@
+"""``leastsq_batch``: many independent fits of one model, each exactly ``leastsq``'s."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from minpack._compiled import Compiled, compiled
+from minpack._covariance import upper_triangle
+from minpack._leastsq import (
+    Settings,
+    check_no_args,
+    check_settings,
+    check_sizes,
+    compiled_residual_count,
+    minimize,
+    real_array,
+)
+from minpack._messages import SUCCESS, message
+from minpack._trampoline import all_finite, batch_fit, enorm
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intc]
+
+# Problems a worker fits per trip into C: small enough that Ctrl-C and an error in
+# another worker stop the batch within milliseconds, large enough to cost nothing.
+_CHUNK = 256
+_FLOAT64_EPS = float(np.finfo(np.float64).eps)
+# How often the main thread wakes up while it waits for the workers (to see Ctrl-C).
+_POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The fits of `leastsq_batch`, one row per problem.
+
+    Attributes
+    ----------
+    x : ndarray, shape (K, n)
+        The solutions (or last iterates).
+    ier : ndarray of int, shape (K,)
+        MINPACK's ``info`` for each problem, as `leastsq` returns it.
+    nfev : ndarray of int, shape (K,)
+        Calls to ``func``.
+    njev : ndarray of int, shape (K,), or None
+        Calls to ``Dfun``; None without ``Dfun``.
+    fnorm : ndarray, shape (K,)
+        The Euclidean norm of the final residuals.
+    cov_x : ndarray, shape (K, n, n)
+        ``inv(J.T @ J)`` as `leastsq` computes it; NaN where `leastsq` gives None.
+    success : ndarray of bool, shape (K,)
+        ``ier`` in 1..4.
+    """
+
+    x: FloatArray
+    ier: IntArray
+    nfev: IntArray
+    njev: IntArray | None
+    fnorm: FloatArray
+    cov_x: FloatArray
+    success: NDArray[np.bool_]
+    settings: Settings
+    maxfev: int
+
+    def message(self, ier: int) -> str:
+        """Return `leastsq`'s message for ``ier`` under this batch's settings."""
+        return message(int(ier), self.settings.ftol, self.settings.xtol, self.settings.gtol,
+                       self.maxfev)  # fmt: skip
+
+
+def _starting_points(x0: object, count: int | None) -> FloatArray:
+    """Return a private (K, n) float64 array of starting points."""
+    points = real_array(x0, "x0")
+    if points.ndim == 1:
+        if count is None:
+            raise TypeError("x0 must be (K, n) when no data gives the number of problems K")
+        points = np.repeat(points[np.newaxis, :], count, axis=0)
+    elif points.ndim != 2:
+        raise TypeError(f"x0 must be (n,) or (K, n), not shape {points.shape}")
+    elif count is not None and points.shape[0] != count:
+        raise ValueError(f"x0 has {points.shape[0]} rows but data has {count} problems")
+    if points.shape[1] == 0:
+        raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
+    if not all_finite(points.reshape(-1)):
+        raise ValueError("x0 must be finite; it contains NaN or infinity")
+    return points
+
+
+def covariances(r: FloatArray, ipvt: IntArray, success: NDArray[np.bool_]) -> FloatArray:
+    """Return ``cov_x`` for every problem from its R and 0-based ipvt, NaN where undefined.
+
+    The same arithmetic as `leastsq`'s ``covariance_from_qr``, on a stack of problems.
+    """
+    count, n, _ = r.shape
+    cov = np.full((count, n, n), np.nan)
+    usable = success & np.all(np.diagonal(r, axis1=1, axis2=2) != 0, axis=1)
+    if usable.any():
+        inv_r = np.linalg.inv(r[usable])
+        permuted = np.empty_like(inv_r)
+        np.put_along_axis(permuted, ipvt[usable][:, :, np.newaxis], inv_r, axis=1)
+        cov[usable] = permuted @ permuted.transpose(0, 2, 1)
+    return cov
+
+
+class _Outputs:
+    """The per-problem arrays that the fits fill in."""
+
+    def __init__(self, count: int, n: int):
+        self.ier = np.zeros(count, dtype=np.intc)
+        self.nfev = np.zeros(count, dtype=np.intc)
+        self.njev = np.zeros(count, dtype=np.intc)
+        self.fnorm = np.zeros(count)
+        self.r = np.zeros((count, n, n))
+        self.ipvt = np.zeros((count, n), dtype=np.intc)
+
+
+@contextmanager
+def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
+    """Yield a function that advances a progress bar by a count (tqdm when installed)."""
+    if not enabled:
+        yield lambda done: None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        tqdm = None
+    if tqdm is not None:
+        with tqdm(total=total, unit="fit") as bar:
+            yield bar.update
+        return
+    done_so_far = [0]
+
+    def report(done: int) -> None:
+        done_so_far[0] += done
+        print(f"\rleastsq_batch: {done_so_far[0]}/{total} fits", end="", file=sys.stderr)
+
+    yield report
+    print(file=sys.stderr)
+
+
+def _fit_compiled(
+    func: Compiled,
+    jac: Compiled | None,
+    x: FloatArray,
+    rows: FloatArray | None,
+    m: int,
+    settings: Settings,
+    maxfev: int,
+    workers: int,
+    progress: bool,
+) -> _Outputs:
+    """Fit every problem in C, ``workers`` threads taking chunks of problems in turn."""
+    count, n = x.shape
+    outputs = _Outputs(count, n)
+    stop_flag = np.zeros(1, dtype=np.intc)
+    step = _FLOAT64_EPS if settings.step is None else settings.step
+    address = 0 if rows is None or count == 0 else rows.ctypes.data
+    stride = 0 if rows is None or count == 0 else rows.strides[0]
+    chunks = iter(range(0, count, _CHUNK))
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def work(advance: Callable[[int], None]) -> None:
+        try:
+            while not stop_flag[0]:
+                with lock:
+                    start = next(chunks, None)
+                if start is None:
+                    return
+                done = batch_fit(
+                    func.description(), None if jac is None else jac.description(), x,
+                    address, stride, start, min(start + _CHUNK, count), m,
+                    settings.ftol, settings.xtol, settings.gtol, maxfev, step, settings.diag,
+                    settings.factor, outputs.ier, outputs.nfev, outputs.njev, outputs.fnorm,
+                    outputs.r, outputs.ipvt, stop_flag,
+                )  # fmt: skip
+                advance(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread below
+            stop_flag[0] = 1
+            failures.append(exc)
+
+    with _progress_bar(progress, count) as advance:
+        threads = [threading.Thread(target=work, args=(advance,)) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(_POLL_SECONDS)  # wakes up for Ctrl-C
+        except BaseException:
+            stop_flag[0] = 1  # every worker stops before its next problem
+            for thread in threads:
+                thread.join()
+            raise
+    if failures:
+        raise failures[0]
+    return outputs
+
+
+def _fit_python(
+    func: Callable[..., Any],
+    x: FloatArray,
+    data: Any,
+    args: tuple[Any, ...],
+    Dfun: Callable[..., Any] | None,  # noqa: N803 - SciPy's name
+    settings: Settings,
+    m: int | None,
+    progress: bool,
+) -> tuple[_Outputs, int]:
+    """Fit the problems one after the other through leastsq's own path."""
+    count, n = x.shape
+    outputs = _Outputs(count, n)
+    counts: list[tuple[int, int, int, float]] = []
+    maxfev = settings.maxfev
+    with _progress_bar(progress, count) as advance:
+        for k in range(count):
+            row = x[k]  # MINPACK fits it in place: a C-contiguous float64 view
+            try:
+                solution, fvec, fjac, info, nfev, njev, ipvt, _, maxfev = minimize(
+                    func, row, args if data is None else (data[k], *args), Dfun, settings, m
+                )
+            except BaseException as exc:
+                if hasattr(exc, "add_note"):  # Python 3.11+
+                    exc.add_note(f"raised while fitting problem {k} of leastsq_batch")
+                raise
+            if solution is not row:  # f2py had to copy it
+                row[:] = solution
+            counts.append((info, nfev, njev or 0, enorm(np.atleast_1d(fvec))))
+            outputs.r[k] = fjac[:n]
+            outputs.ipvt[k] = ipvt
+            advance(1)
+    if counts:
+        columns = list(zip(*counts, strict=True))
+        outputs.ier[:], outputs.nfev[:], outputs.njev[:], outputs.fnorm[:] = columns
+    # As the C loop leaves them: R's upper triangle only, ipvt 0-based.
+    outputs.r[:, ~upper_triangle(n)] = 0.0
+    outputs.ipvt -= 1
+    return outputs, maxfev
+
+
+def leastsq_batch(
+    func: Callable[..., Any],
+    x0: Any,
+    data: Any = None,
+    args: Any = (),
+    Dfun: Callable[..., Any] | None = None,  # noqa: N803 - SciPy's name
+    col_deriv: bool | int = False,
+    ftol: float = 1.49012e-08,
+    xtol: float = 1.49012e-08,
+    gtol: float = 0.0,
+    maxfev: int = 0,
+    epsfcn: float | None = None,
+    factor: float = 100,
+    diag: Any = None,
+    *,
+    workers: int | None = None,
+    progress: bool = False,
+    m: int | None = None,
+) -> BatchResult:
+    """Fit one model to K data sets: K independent `leastsq` fits in one call.
+
+    Each problem's result equals `leastsq` on that problem alone, bit for bit.
+
+    Parameters
+    ----------
+    func : callable or compiled function
+        As for `leastsq`.  A Python ``func`` is called as ``func(x, data[k], *args)``
+        (or ``func(x, *args)`` without `data`); a compiled one receives as
+        ``user_data`` the address of row ``data[k]``, made float64 and C-contiguous
+        (without a copy when it already is).
+    x0 : array_like, shape (K, n) or (n,)
+        Starting points; one shared by all problems when `data` gives K.
+    data : array_like, optional
+        Each problem's data, leading dimension K.
+    args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, factor, diag
+        As for `leastsq`, shared by all problems.
+    workers : int, optional
+        Threads that fit compiled callbacks in parallel, without the GIL (default:
+        the number of CPUs).  Python callbacks run one problem at a time.
+    progress : bool, optional
+        Show a progress bar (tqdm when installed, else a line on stderr).
+    m : int, optional
+        The number of residuals; required with a compiled ``func``.
+
+    Returns
+    -------
+    BatchResult
+        Arrays ``x``, ``ier``, ``nfev``, ``njev``, ``fnorm``, ``cov_x``, ``success``,
+        and ``message(ier)`` for the text of any ``ier``.
+
+    Raises
+    ------
+    Exception
+        What ``func`` or ``Dfun`` raised for some problem, with a note naming the
+        problem (Python 3.11+); the other problems are not fitted.  Ctrl-C stops a
+        batch within a fraction of a second with ``KeyboardInterrupt``.
+    """
+    if not isinstance(args, tuple):
+        args = (args,)
+    count = None if data is None else len(data)
+    x = _starting_points(x0, count)
+    count, n = x.shape
+    settings = check_settings(ftol, xtol, gtol, maxfev, epsfcn, factor, diag, bool(col_deriv), n)
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise TypeError(f"workers must be a positive integer, not {workers!r}")
+
+    compiled_func = compiled(func, "func")
+    compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun")
+    if compiled_func is not None and (Dfun is None or compiled_jac is not None):
+        m = compiled_residual_count(m)
+        check_sizes(n, m)
+        check_no_args(args)
+        rows = None
+        if data is not None:
+            rows = np.ascontiguousarray(data, dtype=np.float64)
+            if rows.shape[:1] != (count,):
+                raise ValueError(f"data must have {count} rows, not shape {rows.shape}")
+        maxfev = settings.maxfev or (200 if Dfun is None else 100) * (n + 1)
+        outputs = _fit_compiled(
+            compiled_func, compiled_jac, x, rows, m, settings, maxfev, workers, progress
+        )
+    else:
+        outputs, maxfev = _fit_python(func, x, data, args, Dfun, settings, m, progress)
+
+    success = np.isin(outputs.ier, list(SUCCESS))
+    return BatchResult(
+        x=x,
+        ier=outputs.ier,
+        nfev=outputs.nfev,
+        njev=None if Dfun is None else outputs.njev,
+        fnorm=outputs.fnorm,
+        cov_x=covariances(outputs.r, outputs.ipvt, success),
+        success=success,
+        settings=settings,
+        maxfev=maxfev,
+    )
