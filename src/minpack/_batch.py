@@ -233,7 +233,8 @@ def _fit_python(
                 raise
             if solution is not row:  # f2py had to copy it
                 row[:] = solution
-            counts.append((info, nfev, njev or 0, enorm(np.atleast_1d(fvec))))
+            residuals = fvec if type(fvec) is np.ndarray else np.atleast_1d(fvec)  # a scalar
+            counts.append((info, nfev, njev or 0, enorm(residuals)))
             outputs.r[k] = fjac[:n]
             outputs.ipvt[k] = ipvt
             advance(1)
