@@ -703,6 +703,8 @@ batch_fit(PyObject *module, PyObject *args)
         }
         double *xk = xs + (size_t)k * n;
         int njev_k = 0;
+        /* As f2py's fvec in leastsq: zeros when MINPACK rejects the input unevaluated. */
+        memset(fvec, 0, (size_t)m * sizeof(double));
         if (user_diag != NULL) {
             memcpy(work_diag, user_diag, (size_t)n * sizeof(double));
         }

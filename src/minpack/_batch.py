@@ -76,6 +76,14 @@ class BatchResult:
                        self.maxfev)  # fmt: skip
 
 
+def _data_rows(data: object, count: int) -> FloatArray:
+    """Return data as float64 C-contiguous rows for compiled callbacks (no copy if it is)."""
+    rows = np.ascontiguousarray(data, dtype=np.float64)
+    if rows.shape[:1] != (count,):
+        raise ValueError(f"data must have {count} rows, not shape {rows.shape}")
+    return rows
+
+
 def _starting_points(x0: object, count: int | None) -> FloatArray:
     """Return a private (K, n) float64 array of starting points."""
     points = real_array(x0, "x0")
@@ -120,6 +128,18 @@ class _Outputs:
         self.fnorm = np.zeros(count)
         self.r = np.zeros((count, n, n))
         self.ipvt = np.zeros((count, n), dtype=np.intc)
+        self.cov_x = np.empty((count, n, n))
+
+    def finish(self, start: int, stop: int) -> None:
+        """Compute cov_x of problems start..stop-1 from their R and ipvt."""
+        chunk = slice(start, stop)
+        success = _succeeded(self.ier[chunk])
+        self.cov_x[chunk] = covariances(self.r[chunk], self.ipvt[chunk], success)
+
+
+def _succeeded(ier: IntArray) -> NDArray[np.bool_]:
+    """Return where ``ier`` reports a solution (1 to 4)."""
+    return (ier >= min(SUCCESS)) & (ier <= max(SUCCESS))
 
 
 @contextmanager
@@ -182,6 +202,8 @@ def _fit_compiled(
                     settings.factor, outputs.ier, outputs.nfev, outputs.njev, outputs.fnorm,
                     outputs.r, outputs.ipvt, stop_flag,
                 )  # fmt: skip
+                # In the worker, too: NumPy's linear algebra runs without the GIL.
+                outputs.finish(start, start + done)
                 advance(done)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread below
             stop_flag[0] = 1
@@ -214,8 +236,13 @@ def _fit_python(
     settings: Settings,
     m: int | None,
     progress: bool,
+    rows: FloatArray | None,
 ) -> tuple[_Outputs, int]:
-    """Fit the problems one after the other through leastsq's own path."""
+    """Fit the problems one after the other through leastsq's own path.
+
+    A compiled func or Dfun beside a Python one gets its row of ``rows`` (data made
+    float64 and C-contiguous) as its user data.
+    """
     count, n = x.shape
     outputs = _Outputs(count, n)
     counts: list[tuple[int, int, int, float]] = []
@@ -223,9 +250,11 @@ def _fit_python(
     with _progress_bar(progress, count) as advance:
         for k in range(count):
             row = x[k]  # MINPACK fits it in place: a C-contiguous float64 view
+            problem_args = args if data is None else (data[k], *args)
+            user_data = None if rows is None else rows.ctypes.data + k * rows.strides[0]
             try:
                 solution, fvec, fjac, info, nfev, njev, ipvt, _, maxfev = minimize(
-                    func, row, args if data is None else (data[k], *args), Dfun, settings, m
+                    func, row, problem_args, Dfun, settings, m, user_data
                 )
             except BaseException as exc:
                 if hasattr(exc, "add_note"):  # Python 3.11+
@@ -244,6 +273,7 @@ def _fit_python(
     # As the C loop leaves them: R's upper triangle only, ipvt 0-based.
     outputs.r[:, ~upper_triangle(n)] = 0.0
     outputs.ipvt -= 1
+    outputs.finish(0, count)
     return outputs, maxfev
 
 
@@ -321,26 +351,24 @@ def leastsq_batch(
         m = compiled_residual_count(m)
         check_sizes(n, m)
         check_no_args(args)
-        rows = None
-        if data is not None:
-            rows = np.ascontiguousarray(data, dtype=np.float64)
-            if rows.shape[:1] != (count,):
-                raise ValueError(f"data must have {count} rows, not shape {rows.shape}")
+        rows = None if data is None else _data_rows(data, count)
         maxfev = settings.maxfev or (200 if Dfun is None else 100) * (n + 1)
         outputs = _fit_compiled(
             compiled_func, compiled_jac, x, rows, m, settings, maxfev, workers, progress
         )
     else:
-        outputs, maxfev = _fit_python(func, x, data, args, Dfun, settings, m, progress)
+        mixed = data is not None and (compiled_func is not None or compiled_jac is not None)
+        rows = _data_rows(data, count) if mixed else None
+        outputs, maxfev = _fit_python(func, x, data, args, Dfun, settings, m, progress, rows)
 
-    success = np.isin(outputs.ier, list(SUCCESS))
+    success = _succeeded(outputs.ier)
     return BatchResult(
         x=x,
         ier=outputs.ier,
         nfev=outputs.nfev,
         njev=None if Dfun is None else outputs.njev,
         fnorm=outputs.fnorm,
-        cov_x=covariances(outputs.r, outputs.ipvt, success),
+        cov_x=outputs.cov_x,
         success=success,
         settings=settings,
         maxfev=maxfev,

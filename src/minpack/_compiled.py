@@ -101,14 +101,23 @@ def _from_ctypes(function: CFuncPtr, address: int, name: str) -> Compiled:
     return Compiled(address, 0, _checked(signature, name))
 
 
-def compiled(callback: object, name: str) -> Compiled | None:
+def compiled(callback: object, name: str, user_data: int | None = None) -> Compiled | None:
     """Return ``callback`` as compiled code, or None when it is a Python callable.
 
-    Raises ``TypeError`` naming ``name`` (``func`` or ``Dfun``) when it is compiled
-    code of another signature.
+    ``user_data``, when given, replaces the callback's own user data.  Raises
+    ``TypeError`` naming ``name`` (``func`` or ``Dfun``) when it is compiled code of
+    another signature.
     """
     if type(callback) in _PYTHON_CALLABLES:  # the common case, answered at once
         return None
+    code = _compiled(callback, name)
+    if code is None or user_data is None:
+        return code
+    return Compiled(code.address, user_data, code.with_user_data)
+
+
+def _compiled(callback: object, name: str) -> Compiled | None:
+    """Read a compiled callback's address, user data and signature (None for Python)."""
     if isinstance(callback, tuple) and type(callback).__name__ == "LowLevelCallable":
         return _from_capsule(tuple.__getitem__(callback, 0), name)
     if type(callback).__name__ == "PyCapsule":

@@ -104,7 +104,7 @@ def real_array(value: object, name: str) -> FloatArray:
         raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be an array of real numbers, not dtype {array.dtype}")
-    return array.astype(np.float64)
+    return array.astype(np.float64, order="C")
 
 
 def _real_vector(value: object, name: str) -> FloatArray:
@@ -217,11 +217,13 @@ def minimize(
     Dfun: Callable[..., Any] | None,  # noqa: N803 - SciPy's name
     settings: Settings,
     m: int | None,
+    user_data: int | None = None,
 ) -> Outcome:
     """Run lmdif (no Dfun) or lmder on one problem from x, a private float64 vector.
 
     Everything of leastsq between checking the arguments and shaping the outputs:
     the evaluation at x0, the callbacks, and re-raising what they raised.
+    ``user_data``, when given, replaces the user data of compiled callbacks.
     """
     n = x.shape[0]
     ftol, xtol, gtol, maxfev, step, factor, diag, col_deriv = settings
@@ -230,8 +232,8 @@ def minimize(
     else:
         scale, mode = diag.copy(), _MODE_USER_SCALING  # MINPACK's diag is in and out
 
-    compiled_func = compiled(func, "func")
-    compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun")
+    compiled_func = compiled(func, "func", user_data)
+    compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun", user_data)
     if compiled_func is None:
         # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
         # MINPACK's own first call (see Fit in _trampoline.c).

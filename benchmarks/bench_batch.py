@@ -1,0 +1,338 @@
+"""minpack.leastsq_batch against a plain C loop over MINPACK and Python loops, side by side.
+
+K problems y = a*exp(-b*t) + c on t = linspace(0, 4, 50) (m = 50, n = 3), each with its
+own data: a in [1, 3], b in [0.5, 2], c in [-1, 1] drawn per problem from a fixed seed,
+plus noise of sigma 0.02; p0 = (1, 1, 0) for all.  The data are one (K, 50) array of y
+values; t is known to the residual (NumPy's linspace, rebuilt the same way in C).
+
+Contenders, run alternately (the order reversed every other round) after a warm-up:
+
+* the physical limit: ``c_loop_fit`` in ``batch_residual.c``, a plain C loop calling
+  MINPACK's ``lmdif_`` (from ``libminpack.a``) with leastsq's defaults on the same C
+  residual, with 2 threads (the problems split in two halves) and with 1;
+* ``minpack.leastsq_batch`` with that C residual (a ctypes function pointer) and
+  ``workers=2`` and ``workers=1``;
+* on the first K/50 problems: ``minpack.leastsq_batch`` with a NumPy residual, and
+  Python loops of ``minpack.leastsq`` and of ``scipy.optimize.leastsq`` (for reference).
+
+It prints the median fits per second of each, and medians of per-round ratios of fits
+per second.  Before timing it checks that the C loop and leastsq_batch return the same
+x, ier and nfev, bit for bit, on the first 100 problems (the same MINPACK on the same
+inputs), and likewise leastsq_batch with the NumPy residual against the loop of
+minpack.leastsq; a difference is printed and makes the exit status 1.
+
+``batch_residual.c`` is compiled at run time with ``cc`` (or ``--cc``) against
+``libminpack.a`` (Debian's minpack-dev) into a temporary folder.
+
+    python benchmarks/bench_batch.py            # the full run: K = 100,000 (a few minutes)
+    python benchmarks/bench_batch.py --quick    # K = 2,000, 3 rounds: checks that it runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy
+import scipy.optimize
+
+import minpack
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE / "batch_residual.c"
+LIBMINPACK = "/usr/lib/x86_64-linux-gnu/libminpack.a"
+M = 50
+T = np.linspace(0.0, 4.0, M)
+P0 = (1.0, 1.0, 0.0)
+N = len(P0)
+CHECKED = 100  # problems compared bit for bit before timing
+
+RESIDUAL = ctypes.CFUNCTYPE(
+    None,
+    ctypes.c_int,
+    ctypes.c_int,
+    ctypes.POINTER(ctypes.c_double),
+    ctypes.POINTER(ctypes.c_double),
+    ctypes.POINTER(ctypes.c_int),
+    ctypes.c_void_p,
+)
+
+C_LOOP_2 = "C loop over lmdif_, 2 threads"
+C_LOOP_1 = "C loop over lmdif_, 1 thread"
+BATCH_2 = "leastsq_batch, C residual, workers=2"
+BATCH_1 = "leastsq_batch, C residual, workers=1"
+BATCH_PY = "leastsq_batch, NumPy residual"
+LOOP = "loop of minpack.leastsq"
+LOOP_FULL = "loop of minpack.leastsq, full_output"
+LOOP_SCIPY = "loop of scipy.optimize.leastsq, full_output"
+
+
+def problems(count: int, seed: int = 20261125) -> np.ndarray:
+    """The (count, M) y values: a*exp(-b*t) + c + noise, a, b, c drawn per problem."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(1.0, 3.0, count)[:, None]
+    b = rng.uniform(0.5, 2.0, count)[:, None]
+    c = rng.uniform(-1.0, 1.0, count)[:, None]
+    noise = 0.02 * rng.standard_normal((count, M))
+    return np.ascontiguousarray(a * np.exp(-b * T) + c + noise)
+
+
+def decay_row(p: np.ndarray, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The NumPy twin of decay_residual: called as func(x, data[k], t)."""
+    return p[0] * np.exp(-p[1] * t) + p[2] - y
+
+
+def build_library(cc: str, libminpack: str, directory: str) -> ctypes.CDLL:
+    """Compile batch_residual.c against libminpack.a into ``directory`` and load it."""
+    target = str(Path(directory) / "libbatch.so")
+    command = [
+        *shlex.split(cc),
+        *("-O2", "-ffp-contract=off", "-shared", "-fPIC", str(SOURCE), libminpack),
+        *("-lm", "-lpthread", "-o", target),
+    ]
+    subprocess.run(command, check=True)
+    library = ctypes.CDLL(target)
+    library.c_loop_fit.restype = ctypes.c_int
+    library.c_loop_fit.argtypes = [ctypes.c_int] * 3 + [ctypes.c_void_p] * 4 + [ctypes.c_int]
+    return library
+
+
+@dataclass
+class Fits:
+    """What a contender returns: the solutions, ier and nfev per problem."""
+
+    x: np.ndarray
+    ier: np.ndarray
+    nfev: np.ndarray
+
+
+def c_loop(library: ctypes.CDLL, threads: int) -> Callable[[np.ndarray], Fits]:
+    def fit(data: np.ndarray) -> Fits:
+        count = data.shape[0]
+        x = np.tile(np.array(P0), (count, 1))
+        info = np.empty(count, dtype=np.intc)
+        nfev = np.empty(count, dtype=np.intc)
+        status = library.c_loop_fit(
+            count, M, N, data.ctypes.data, x.ctypes.data, info.ctypes.data,
+            nfev.ctypes.data, threads,
+        )  # fmt: skip
+        if status != 0:
+            raise RuntimeError(f"c_loop_fit failed with status {status}")
+        return Fits(x, info, nfev)
+
+    return fit
+
+
+def batch(func: object, workers: int | None, **options: object) -> Callable[[np.ndarray], Fits]:
+    def fit(data: np.ndarray) -> Fits:
+        result = minpack.leastsq_batch(func, P0, data=data, workers=workers, **options)
+        return Fits(result.x, result.ier, result.nfev)
+
+    return fit
+
+
+def python_loop(leastsq: Callable[..., tuple], full_output: bool) -> Callable[[np.ndarray], Fits]:
+    """One leastsq call per problem, x and ier (and nfev with full_output) kept."""
+
+    def fit(data: np.ndarray) -> Fits:
+        count = data.shape[0]
+        x = np.empty((count, N))
+        ier = np.empty(count, dtype=np.intc)
+        nfev = np.zeros(count, dtype=np.intc)
+        for k in range(count):
+            if full_output:
+                x[k], _, info, _, ier[k] = leastsq(decay_row, P0, args=(data[k], T), full_output=1)
+                nfev[k] = info["nfev"]
+            else:
+                x[k], ier[k] = leastsq(decay_row, P0, args=(data[k], T))
+        return Fits(x, ier, nfev)
+
+    return fit
+
+
+@dataclass
+class Contender:
+    name: str
+    fit: Callable[[np.ndarray], Fits]
+    problems: int
+    seconds: list[float] = field(default_factory=list)
+    last: Fits | None = None
+
+    def rate(self, round_index: int) -> float:
+        return self.problems / self.seconds[round_index]
+
+
+def first_difference(a: Fits, b: Fits, count: int) -> str | None:
+    """Describe the first problem where ``a`` and ``b`` differ in any bit, or None."""
+    for k in range(count):
+        if np.asarray(a.x[k], dtype=np.float64).tobytes() != np.asarray(b.x[k]).tobytes():
+            return f"problem {k}: x {a.x[k].tolist()} vs {np.asarray(b.x[k]).tolist()}"
+        for what in ("ier", "nfev"):
+            left, right = int(getattr(a, what)[k]), int(getattr(b, what)[k])
+            if left != right:
+                return f"problem {k}: {what} {left} vs {right}"
+    return None
+
+
+def check(name: str, a: Fits, b: Fits, count: int) -> bool:
+    difference = first_difference(a, b, count)
+    print(f"  {name}".ljust(90) + ("OK" if difference is None else "DIFFERENT"))
+    if difference is not None:
+        print(f"    first difference: {difference}")
+    return difference is None
+
+
+def run_rounds(contenders: list[Contender], data: np.ndarray, rounds: int) -> None:
+    """Warm up on a tenth of each contender's problems, then time alternately."""
+    for contender in contenders:
+        contender.fit(data[: max(1, contender.problems // 10)])
+    for round_index in range(rounds):
+        order = contenders[::-1] if round_index % 2 else contenders
+        for contender in order:
+            rows = data[: contender.problems]
+            start = time.perf_counter()
+            contender.last = contender.fit(rows)
+            contender.seconds.append(time.perf_counter() - start)
+
+
+def ratio(a: Contender, b: Contender) -> float:
+    """Median over rounds of a's fits/s over b's."""
+    return statistics.median(a.rate(r) / b.rate(r) for r in range(len(a.seconds)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--problems", type=int, default=100_000, help="K of the compiled runs")
+    parser.add_argument(
+        "--python-problems", type=int, help="K of the Python-residual runs (default: K/50)"
+    )
+    parser.add_argument("--rounds", type=int, default=11, help="timed rounds")
+    parser.add_argument("--quick", action="store_true", help="K = 2,000, 3 rounds: a smoke run")
+    parser.add_argument("--cc", default=os.environ.get("CC", "cc"), help="the C compiler")
+    parser.add_argument("--libminpack", default=LIBMINPACK, help="MINPACK's static library")
+    options = parser.parse_args(argv)
+    if options.quick:
+        options.problems, options.rounds = 2000, 3
+    k_compiled = options.problems
+    k_python = options.python_problems or max(1, k_compiled // 50)
+    if not hasattr(minpack, "leastsq_batch"):
+        print(f"minpack {minpack.__version__} has no leastsq_batch", file=sys.stderr)
+        return 1
+
+    print(
+        f"minpack {minpack.__version__}, SciPy {scipy.__version__}, NumPy {np.__version__}, "
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs"
+    )
+    print(
+        f"y = a*exp(-b*t) + c, m = {M}, n = {N}: K = {k_compiled} problems with the C "
+        f"residual, the first {k_python} with the NumPy one; {options.rounds} rounds; medians\n"
+    )
+    data = problems(max(k_compiled, k_python))
+    with tempfile.TemporaryDirectory() as directory:
+        library = build_library(options.cc, options.libminpack, directory)
+        residual = ctypes.cast(library.decay_residual, RESIDUAL)
+        compiled = {"m": M}
+        contenders = [
+            Contender(C_LOOP_2, c_loop(library, 2), k_compiled),
+            Contender(C_LOOP_1, c_loop(library, 1), k_compiled),
+            Contender(BATCH_2, batch(residual, 2, **compiled), k_compiled),
+            Contender(BATCH_1, batch(residual, 1, **compiled), k_compiled),
+            Contender(BATCH_PY, batch(decay_row, None, args=(T,)), k_python),
+            Contender(LOOP, python_loop(minpack.leastsq, False), k_python),
+            Contender(LOOP_FULL, python_loop(minpack.leastsq, True), k_python),
+            Contender(LOOP_SCIPY, python_loop(scipy.optimize.leastsq, True), k_python),
+        ]
+        by_name = {contender.name: contender for contender in contenders}
+        equal = report_checks(by_name, data, k_compiled, k_python)
+        run_rounds(contenders, data, options.rounds)
+    report_table(contenders, by_name)
+    equal &= report_targets(by_name)
+    return 0 if equal else 1
+
+
+def report_checks(
+    by_name: dict[str, Contender], data: np.ndarray, k_compiled: int, k_python: int
+) -> bool:
+    """Compare x, ier and nfev bit for bit on the first problems, before any timing."""
+    print("bit-for-bit checks on the first problems (x, ier, nfev):")
+    compiled = data[: min(CHECKED, k_compiled)]
+    python = data[: min(CHECKED, k_python)]
+    pairs = [
+        (C_LOOP_1, C_LOOP_2, compiled),
+        (BATCH_2, C_LOOP_2, compiled),
+        (BATCH_1, C_LOOP_2, compiled),
+        (BATCH_PY, LOOP_FULL, python),
+    ]
+    equal = True
+    for name, reference, rows in pairs:
+        expected, got = by_name[reference].fit(rows), by_name[name].fit(rows)
+        equal &= check(f"{name} = {reference}, {len(rows)} problems", expected, got, len(rows))
+    print()
+    return equal
+
+
+def report_table(contenders: list[Contender], by_name: dict[str, Contender]) -> None:
+    header = f"{'contender':46s} {'problems':>9s} {'fits/s':>10s} {'vs C loop':>10s}"
+    print(header)
+    print("-" * len(header))
+    for contender in contenders:
+        rates = [contender.rate(r) for r in range(len(contender.seconds))]
+        print(
+            f"{contender.name:46s} {contender.problems:9d} {statistics.median(rates):10.0f} "
+            f"{ratio(contender, by_name[C_LOOP_2]):10.4f}"
+        )
+    print("(vs C loop: fits/s over those of the C loop with 2 threads, median of per-round ratios)")
+
+
+def report_targets(by_name: dict[str, Contender]) -> bool:
+    """Print the ratios the targets are about, and context; return the full-K check."""
+    print("\nratios of fits/s (median of per-round ratios)")
+    rows = [
+        (BATCH_2, C_LOOP_2, 0.9),
+        (BATCH_2, BATCH_1, 1.8),
+        (BATCH_PY, LOOP, 1.0),
+        (BATCH_PY, LOOP_FULL, None),
+        (BATCH_1, C_LOOP_1, None),
+        (C_LOOP_2, C_LOOP_1, None),
+        (LOOP, LOOP_SCIPY, None),
+        (LOOP_FULL, LOOP_SCIPY, None),
+    ]
+    for top, bottom, target in rows:
+        value = ratio(by_name[top], by_name[bottom])
+        verdict = (
+            ""
+            if target is None
+            else f"   target >= {target}: {'met' if value >= target else 'MISSED'}"
+        )
+        print(f"  {top} / {bottom}".ljust(90) + f"{value:7.3f}{verdict}")
+    reference, other = by_name[C_LOOP_2].last, by_name[BATCH_2].last
+    count = by_name[C_LOOP_2].problems
+    counts = np.bincount(reference.ier, minlength=5)
+    print(
+        f"\nC loop on all {count} problems: ier "
+        + ", ".join(f"{i}: {c}" for i, c in enumerate(counts) if c)
+        + f"; mean nfev {reference.nfev.mean():.2f}"
+    )
+    difference = first_difference(reference, other, count)
+    print(
+        f"{BATCH_2} = C loop on all {count} problems (last round): "
+        + ("OK" if difference is None else f"DIFFERENT, {difference}")
+    )
+    return difference is None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
