@@ -261,7 +261,13 @@ def test_finite_differences_and_dfun_reach_the_same_solution(problem: dict[str, 
     # h = sqrt(eps) |x_j| and f''/f' = O(1) here) plus sqrt(eps) size(f) / |x_j| (the
     # rounding of f divided by h).  That moves the point where J^T f = 0 by
     # eps_j kappa^2 ||f|| / ||J||, and the last steps leave eps_j kappa ||x||.
-    eps_j = np.sqrt(EPS) * (1.0 + problem["size"](x_der) / (norm_j * np.min(np.abs(x_der))))
+    # |x_j| is the smallest component the fits started from or reached: a start such as
+    # x0 = [-1, -5.6e-17] (truth + 0.3 u can cancel) makes lmdif's step sqrt(eps) |x_j|
+    # vanish in rounding, the Jacobian column comes out zero, and MINPACK stops at x0 (as
+    # SciPy does); the bound must say that finite differences mean nothing there.
+    smallest = min(np.min(np.abs(x0)), np.min(np.abs(x_dif)), np.min(np.abs(x_der)))
+    assume(smallest > 0.0)  # for x_j = 0 exactly MINPACK steps by sqrt(eps), not 0
+    eps_j = np.sqrt(EPS) * (1.0 + problem["size"](x_der) / (norm_j * smallest))
     model = eps_j * kappa * (kappa * residual / norm_j + np.linalg.norm(x_der))
     # Two independent stops, hence 2 * stopping; 10 for the O(1) constants above.  The
     # stopping term is the worst case the tests allow and is loose in practice: over 3000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 import threading
@@ -74,6 +75,19 @@ class BatchResult:
         """Return `leastsq`'s message for ``ier`` under this batch's settings."""
         return message(int(ier), self.settings.ftol, self.settings.xtol, self.settings.gtol,
                        self.maxfev)  # fmt: skip
+
+
+def _worker_count(workers: object) -> int:
+    """Return the number of worker threads (default: one per CPU), or raise TypeError."""
+    if workers is None:
+        return os.cpu_count() or 1
+    try:
+        count = operator.index(workers)  # type: ignore[arg-type]
+    except TypeError:
+        count = 0
+    if isinstance(workers, bool) or count < 1:
+        raise TypeError(f"workers must be a positive integer, not {workers!r}")
+    return count
 
 
 def _data_rows(data: object, count: int) -> FloatArray:
@@ -188,7 +202,9 @@ def _fit_compiled(
     lock = threading.Lock()
     failures: list[BaseException] = []
 
-    def work(advance: Callable[[int], None]) -> None:
+    finished = [threading.Event() for _ in range(workers)]
+
+    def work(advance: Callable[[int], None], done_event: threading.Event) -> None:
         try:
             while not stop_flag[0]:
                 with lock:
@@ -208,19 +224,23 @@ def _fit_compiled(
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread below
             stop_flag[0] = 1
             failures.append(exc)
+        finally:
+            done_event.set()
 
     with _progress_bar(progress, count) as advance:
-        threads = [threading.Thread(target=work, args=(advance,)) for _ in range(workers)]
-        for thread in threads:
-            thread.start()
+        for done_event in finished:
+            threading.Thread(target=work, args=(advance, done_event), daemon=True).start()
         try:
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(_POLL_SECONDS)  # wakes up for Ctrl-C
+            for done_event in finished:
+                while not done_event.wait(_POLL_SECONDS):  # wakes up for Ctrl-C
+                    pass
         except BaseException:
-            stop_flag[0] = 1  # every worker stops before its next problem
-            for thread in threads:
-                thread.join()
+            # Ctrl-C: every worker stops before its next problem.  Wait on the events, not
+            # Thread.join: an interrupted join may mark a running thread as finished, and
+            # the workers still use x, data and the outputs.
+            stop_flag[0] = 1
+            for done_event in finished:
+                done_event.wait()
             raise
     if failures:
         raise failures[0]
@@ -237,7 +257,7 @@ def _fit_python(
     m: int | None,
     progress: bool,
     rows: FloatArray | None,
-) -> tuple[_Outputs, int]:
+) -> _Outputs:
     """Fit the problems one after the other through leastsq's own path.
 
     A compiled func or Dfun beside a Python one gets its row of ``rows`` (data made
@@ -246,14 +266,13 @@ def _fit_python(
     count, n = x.shape
     outputs = _Outputs(count, n)
     counts: list[tuple[int, int, int, float]] = []
-    maxfev = settings.maxfev
     with _progress_bar(progress, count) as advance:
         for k in range(count):
             row = x[k]  # MINPACK fits it in place: a C-contiguous float64 view
             problem_args = args if data is None else (data[k], *args)
             user_data = None if rows is None else rows.ctypes.data + k * rows.strides[0]
             try:
-                solution, fvec, fjac, info, nfev, njev, ipvt, _, maxfev = minimize(
+                solution, fvec, fjac, info, nfev, njev, ipvt, _, _ = minimize(
                     func, row, problem_args, Dfun, settings, m, user_data
                 )
             except BaseException as exc:
@@ -274,7 +293,7 @@ def _fit_python(
     outputs.r[:, ~upper_triangle(n)] = 0.0
     outputs.ipvt -= 1
     outputs.finish(0, count)
-    return outputs, maxfev
+    return outputs
 
 
 def leastsq_batch(
@@ -340,11 +359,10 @@ def leastsq_batch(
     x = _starting_points(x0, count)
     count, n = x.shape
     settings = check_settings(ftol, xtol, gtol, maxfev, epsfcn, factor, diag, bool(col_deriv), n)
-    if workers is None:
-        workers = os.cpu_count() or 1
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise TypeError(f"workers must be a positive integer, not {workers!r}")
+    workers = _worker_count(workers)
 
+    # MINPACK's limit when maxfev=0, as leastsq sets it.
+    maxfev = settings.maxfev or (200 if Dfun is None else 100) * (n + 1)
     compiled_func = compiled(func, "func")
     compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun")
     if compiled_func is not None and (Dfun is None or compiled_jac is not None):
@@ -352,14 +370,13 @@ def leastsq_batch(
         check_sizes(n, m)
         check_no_args(args)
         rows = None if data is None else _data_rows(data, count)
-        maxfev = settings.maxfev or (200 if Dfun is None else 100) * (n + 1)
         outputs = _fit_compiled(
             compiled_func, compiled_jac, x, rows, m, settings, maxfev, workers, progress
         )
     else:
         mixed = data is not None and (compiled_func is not None or compiled_jac is not None)
         rows = _data_rows(data, count) if mixed else None
-        outputs, maxfev = _fit_python(func, x, data, args, Dfun, settings, m, progress, rows)
+        outputs = _fit_python(func, x, data, args, Dfun, settings, m, progress, rows)
 
     success = _succeeded(outputs.ier)
     return BatchResult(
