@@ -43,7 +43,7 @@ _CTYPES_NAMES = {
 
 
 # Types that are Python code for certain (a lookup of ``ctypes`` on them would be slow).
-_PYTHON_CALLABLES = frozenset(
+PYTHON_CALLABLES = frozenset(
     {types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial}
 )
 
@@ -108,7 +108,7 @@ def compiled(callback: object, name: str, user_data: int | None = None) -> Compi
     ``TypeError`` naming ``name`` (``func`` or ``Dfun``) when it is compiled code of
     another signature.
     """
-    if type(callback) in _PYTHON_CALLABLES:  # the common case, answered at once
+    if type(callback) in PYTHON_CALLABLES:  # the common case, answered at once
         return None
     code = _compiled(callback, name)
     if code is None or user_data is None:

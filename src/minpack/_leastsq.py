@@ -20,7 +20,7 @@ from minpack._callback import (
     epsfcn_dtype,
     residual_vector,
 )
-from minpack._compiled import compiled
+from minpack._compiled import PYTHON_CALLABLES, compiled
 from minpack._covariance import covariance_from_qr
 from minpack._messages import FAILURE, IMPROPER_INPUT, SUCCESS, message
 from minpack._trampoline import Fit, all_finite, lmder_fcn, lmdif_fcn
@@ -47,11 +47,11 @@ _GIL_ENABLED = getattr(sys, "_is_gil_enabled", lambda: True)()
 def _unreachable_by_others(array: FloatArray) -> bool:
     """Whether nothing but leastsq can reach ``array`` or its memory (so it needs no copy)."""
     return (
-        _GIL_ENABLED  # without the GIL another thread's reference may not be counted yet
+        sys.getrefcount(array) <= _REFERENCES_OF_A_PRIVATE_RESULT  # cheapest test first
+        and _GIL_ENABLED  # without the GIL another thread's reference may not be counted yet
         and array.base is None
-        and array.flags.c_contiguous
         and weakref.getweakrefcount(array) == 0
-        and sys.getrefcount(array) <= _REFERENCES_OF_A_PRIVATE_RESULT
+        and array.flags.c_contiguous
     )
 
 
@@ -114,7 +114,10 @@ def _real_vector(value: object, name: str) -> FloatArray:
 
 def _initial_point(x0: object) -> FloatArray:
     """Flatten ``x0`` into a private float64 vector, as MINPACK's ``x``."""
-    x = _real_vector(x0, "x0")  # a copy: the caller's x0 is never touched
+    if type(x0) is np.ndarray and x0.dtype is _FLOAT64:
+        x = x0.flatten()  # the common case in one step: a copy, never the caller's x0
+    else:
+        x = _real_vector(x0, "x0")
     if x.shape[0] == 0:
         raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
     if x.shape[0] > _FORTRAN_INT_MAX:
@@ -232,7 +235,7 @@ def minimize(
     else:
         scale, mode = diag.copy(), _MODE_USER_SCALING  # MINPACK's diag is in and out
 
-    compiled_func = compiled(func, "func", user_data)
+    compiled_func = None if type(func) in PYTHON_CALLABLES else compiled(func, "func", user_data)
     compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun", user_data)
     if compiled_func is None:
         # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
@@ -246,7 +249,8 @@ def minimize(
     else:
         m = compiled_residual_count(m)
         fvec0, scalar_residual, epsilon = None, False, _FLOAT64_EPS
-    check_sizes(n, m)
+    if n > m or m > _FORTRAN_INT_MAX // n:
+        check_sizes(n, m)
     # With only compiled callbacks, MINPACK runs with the GIL released.
     release_gil = compiled_func is not None and (Dfun is None or compiled_jac is not None)
     if release_gil:
