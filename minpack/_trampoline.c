@@ -75,11 +75,16 @@ typedef struct Fit {
     int col_deriv;             /* Dfun returns the (n, m) transpose */
     Compiled compiled_func;    /* func as compiled code, or function == NULL */
     Compiled compiled_jac;     /* Dfun as compiled code, or function == NULL */
+    PyObject *callback;        /* called at MINPACK's iflag = 0 calls, or None */
+    long evaluations;          /* calls for fvec so far: MINPACK's nfev */
+    int stopped_by_callback;   /* the callback returned True */
     struct Fit *outer;         /* the fit this thread was running before this one */
 } Fit;
 
 /* The fit whose MINPACK call is running in this thread. */
 static _Thread_local Fit *active_fit = NULL;
+
+extern double enorm_(const int *n, const double *x);
 
 /* Keep the exception that is being raised, and stop MINPACK. */
 static void
@@ -258,6 +263,38 @@ evaluate(Fit *fit, const double *x, double *fvec, npy_intp m, npy_intp n)
     return status;
 }
 
+/* MINPACK's iflag = 0 call (nprint): hand the iterate to the Python callback. */
+static void
+report_iterate(Fit *fit, int m, int n, const double *x, double *fvec, int *iflag)
+{
+    if (fit->stopped_by_callback || fit->error != Py_None) {
+        /* MINPACK's last iflag = 0 call, after the fit was stopped: nothing to report. */
+        return;
+    }
+    npy_intp size = n;
+    PyObject *x_copy = PyArray_SimpleNew(1, &size, NPY_DOUBLE);
+    if (x_copy == NULL) {
+        stop_with_error(fit, iflag);
+        return;
+    }
+    memcpy(PyArray_DATA((PyArrayObject *)x_copy), x, (size_t)n * sizeof(double));
+    PyObject *answer = PyObject_CallFunction(fit->callback, "Ndl", x_copy, enorm_(&m, fvec),
+                                             fit->evaluations);
+    if (answer == NULL) {
+        stop_with_error(fit, iflag);
+        return;
+    }
+    int stop = PyObject_IsTrue(answer);
+    Py_DECREF(answer);
+    if (stop < 0) {
+        stop_with_error(fit, iflag);
+    }
+    else if (stop) {
+        fit->stopped_by_callback = 1;
+        *iflag = STOP_FIT;
+    }
+}
+
 /* MINPACK's fcn for lmdif. */
 static void
 lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *iflag)
@@ -267,6 +304,11 @@ lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *iflag)
         *iflag = STOP_FIT;
         return;
     }
+    if (*iflag == 0) { /* only with nprint > 0, that is with a callback */
+        report_iterate(fit, *m, *n, x, fvec, iflag);
+        return;
+    }
+    fit->evaluations++;
     if (fit->compiled_func.function != NULL) {
         call_compiled(&fit->compiled_func, *m, *n, x, fvec, iflag);
     }
@@ -284,6 +326,13 @@ lmder_fcn(const int *m, const int *n, const double *x, double *fvec, double *fja
     if (fit == NULL || *ldfjac != *m) { /* never: Fit.run sets it; leastsq passes ldfjac = m */
         *iflag = STOP_FIT;
         return;
+    }
+    if (*iflag == 0) { /* only with nprint > 0, that is with a callback */
+        report_iterate(fit, *m, *n, x, fvec, iflag);
+        return;
+    }
+    if (*iflag != 2) {
+        fit->evaluations++;
     }
     if (*iflag == 2 && fit->compiled_jac.function != NULL) {
         call_compiled(&fit->compiled_jac, *m, *n, x, fjac, iflag);
@@ -338,15 +387,15 @@ Fit_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *func, *fit_args, *pending, *check_residuals;
     PyObject *jac = Py_None, *check_jacobian = Py_None;
-    PyObject *compiled_func = Py_None, *compiled_jac = Py_None;
+    PyObject *compiled_func = Py_None, *compiled_jac = Py_None, *callback = Py_None;
     int col_deriv = 0;
     static char *keywords[] = {"func", "args", "pending", "check_residuals", "jac",
                                "check_jacobian", "col_deriv", "compiled_func",
-                               "compiled_jac", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!OO|OOpOO:Fit", keywords, &func,
+                               "compiled_jac", "callback", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!OO|OOpOOO:Fit", keywords, &func,
                                      &PyTuple_Type, &fit_args, &pending, &check_residuals,
                                      &jac, &check_jacobian, &col_deriv, &compiled_func,
-                                     &compiled_jac)) {
+                                     &compiled_jac, &callback)) {
         return NULL;
     }
     if (pending != Py_None &&
@@ -374,6 +423,9 @@ Fit_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->col_deriv = col_deriv;
     self->compiled_func = compiled_residual;
     self->compiled_jac = compiled_jacobian;
+    self->callback = Py_NewRef(callback);
+    self->evaluations = 0;
+    self->stopped_by_callback = 0;
     self->outer = NULL;
     return (PyObject *)self;
 }
@@ -389,6 +441,7 @@ Fit_traverse(Fit *self, visitproc visit, void *arg)
     Py_VISIT(self->check_jacobian);
     Py_VISIT(self->error);
     Py_VISIT(self->spare_x);
+    Py_VISIT(self->callback);
     return 0;
 }
 
@@ -403,6 +456,7 @@ Fit_clear(Fit *self)
     Py_CLEAR(self->check_jacobian);
     Py_CLEAR(self->error);
     Py_CLEAR(self->spare_x);
+    Py_CLEAR(self->callback);
     return 0;
 }
 
@@ -568,8 +622,6 @@ capi_capsules(void)
 }
 
 /* ---- many fits of compiled callbacks in one call (leastsq_batch) ------------------------ */
-
-extern double enorm_(const int *n, const double *x);
 
 /* One batch's callbacks; user_data of the problem being fitted, or the callbacks' own. */
 typedef struct {
@@ -767,6 +819,8 @@ static PyMemberDef Fit_members[] = {
      "The exception that stopped the fit, or None."},
     {"pending", T_OBJECT, offsetof(Fit, pending), READONLY,
      "func(x0) until MINPACK's first call has used it, then None."},
+    {"stopped_by_callback", T_INT, offsetof(Fit, stopped_by_callback), READONLY,
+     "Whether the callback stopped the fit by returning True."},
     {NULL, 0, 0, 0, NULL},
 };
 

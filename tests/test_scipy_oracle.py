@@ -423,7 +423,7 @@ def test_signature_is_scipys_then_keyword_only_extensions() -> None:
     shared = [(p.name, p.kind, p.default) for p in ours[: len(theirs)]]
     assert shared == [(p.name, p.kind, p.default) for p in theirs]
     extensions = ours[len(theirs) :]
-    assert [p.name for p in extensions] == ["m"]
+    assert [p.name for p in extensions] == ["m", "callback"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in extensions)
     assert all(p.default is None for p in extensions)
 

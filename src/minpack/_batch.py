@@ -272,7 +272,7 @@ def _fit_python(
             problem_args = args if data is None else (data[k], *args)
             user_data = None if rows is None else rows.ctypes.data + k * rows.strides[0]
             try:
-                solution, fvec, fjac, info, nfev, njev, ipvt, _, _ = minimize(
+                solution, fvec, fjac, info, nfev, njev, ipvt, _, _, _ = minimize(
                     func, row, problem_args, Dfun, settings, m, user_data
                 )
             except BaseException as exc:

@@ -22,7 +22,13 @@ from minpack._callback import (
 )
 from minpack._compiled import PYTHON_CALLABLES, compiled
 from minpack._covariance import covariance_from_qr
-from minpack._messages import FAILURE, IMPROPER_INPUT, SUCCESS, message
+from minpack._messages import (
+    FAILURE,
+    IMPROPER_INPUT,
+    STOPPED_BY_CALLBACK,
+    SUCCESS,
+    message,
+)
 from minpack._trampoline import Fit, all_finite, lmder_fcn, lmdif_fcn
 
 # MINPACK counts in Fortran default INTEGERs: 32 bits.
@@ -31,8 +37,10 @@ _FORTRAN_INT_MAX = 2**31 - 1
 # used as the scale factors (mode 2).
 _MODE_AUTOMATIC_SCALING = 1
 _MODE_USER_SCALING = 2
-# leastsq never asks MINPACK to call fcn with iflag=0 for printing.
+# MINPACK's nprint: without a callback fcn is never called with iflag=0; with one, at
+# every iteration (and once more before returning).
 _NO_PRINTING = 0
+_EVERY_ITERATION = 1
 _FLOAT64 = np.dtype(np.float64)
 _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
@@ -206,10 +214,11 @@ def check_settings(
 
 # What one run of lmdif or lmder gave, before leastsq shapes it SciPy's way: x, fvec
 # (a scalar when func returned one), fjac (m-by-n, Fortran order), info, nfev, njev
-# (None for lmdif), ipvt (1-based, as MINPACK leaves it), qtf, and the maxfev applied.
+# (None for lmdif), ipvt (1-based, as MINPACK leaves it), qtf, the maxfev applied, and
+# whether the iteration callback stopped the fit (info is then -1).
 # A plain tuple: this is on every fit's path, and a NamedTuple costs a Python call.
 Outcome = tuple[
-    FloatArray, Any, FloatArray, int, int, "int | None", NDArray[np.intc], FloatArray, int
+    FloatArray, Any, FloatArray, int, int, "int | None", NDArray[np.intc], FloatArray, int, bool
 ]
 
 
@@ -221,12 +230,14 @@ def minimize(
     settings: Settings,
     m: int | None,
     user_data: int | None = None,
+    callback: Callable[[FloatArray, float, int], object] | None = None,
 ) -> Outcome:
     """Run lmdif (no Dfun) or lmder on one problem from x, a private float64 vector.
 
     Everything of leastsq between checking the arguments and shaping the outputs:
     the evaluation at x0, the callbacks, and re-raising what they raised.
-    ``user_data``, when given, replaces the user data of compiled callbacks.
+    ``user_data``, when given, replaces the user data of compiled callbacks;
+    ``callback`` is leastsq's iteration callback.
     """
     n = x.shape[0]
     ftol, xtol, gtol, maxfev, step, factor, diag, col_deriv = settings
@@ -252,19 +263,24 @@ def minimize(
     if n > m or m > _FORTRAN_INT_MAX // n:
         check_sizes(n, m)
     # With only compiled callbacks, MINPACK runs with the GIL released.
-    release_gil = compiled_func is not None and (Dfun is None or compiled_jac is not None)
+    release_gil = (
+        callback is None
+        and compiled_func is not None
+        and (Dfun is None or compiled_jac is not None)
+    )
+    nprint = _NO_PRINTING if callback is None else _EVERY_ITERATION
     if release_gil:
         check_no_args(args)
     func_code = None if compiled_func is None else compiled_func.description()
     if Dfun is None:
         if maxfev == 0:
             maxfev = 200 * (n + 1)
-        fit = Fit(func, args, fvec0, check_residuals, None, None, False, func_code)
+        fit = Fit(func, args, fvec0, check_residuals, None, None, False, func_code, None, callback)
         del fvec0  # the fit frees it once MINPACK's first call has used it
         x, fvec, info, nfev, fjac, ipvt, qtf = fit.run(
             _minpack.lmdif_nogil if release_gil else _minpack.lmdif, lmdif_fcn,
             m, x, ftol, xtol, gtol, maxfev,
-            epsilon if step is None else step, scale, mode, factor, _NO_PRINTING,
+            epsilon if step is None else step, scale, mode, factor, nprint,
         )  # fmt: skip
         njev = None
     else:
@@ -273,13 +289,13 @@ def minimize(
         jac_code = None if compiled_jac is None else compiled_jac.description()
         fit = Fit(
             func, args, fvec0, check_residuals, Dfun, check_jacobian, col_deriv, func_code,
-            jac_code,
+            jac_code, callback,
         )  # fmt: skip
         del fvec0
         x, fvec, fjac, info, nfev, njev, ipvt, qtf = fit.run(
             _minpack.lmder_nogil if release_gil else _minpack.lmder, lmder_fcn,
             m, x, ftol, xtol, gtol, maxfev,
-            scale, mode, factor, _NO_PRINTING,
+            scale, mode, factor, nprint,
         )  # fmt: skip
 
     if fit.error is not None:
@@ -293,7 +309,7 @@ def minimize(
         fvec = fit.pending
     # SciPy hands back a scalar residual as a scalar.
     residuals = fvec[0] if scalar_residual else fvec
-    return x, residuals, fjac, info, nfev, njev, ipvt, qtf, maxfev
+    return x, residuals, fjac, info, nfev, njev, ipvt, qtf, maxfev, bool(fit.stopped_by_callback)
 
 
 def leastsq(
@@ -312,6 +328,7 @@ def leastsq(
     diag: Any = None,
     *,
     m: int | None = None,
+    callback: Callable[[FloatArray, float, int], object] | None = None,
 ) -> Any:
     """Minimize the sum of squares of a set of equations with MINPACK.
 
@@ -369,6 +386,13 @@ def leastsq(
         The number of residuals.  Required when ``func`` is compiled code
         (which cannot be called to find out); with a Python ``func`` it is
         checked against what ``func`` returns.  Keyword-only.
+    callback : callable, optional
+        ``callback(x, fnorm, nfev)``, called at the start of every Levenberg-Marquardt
+        iteration and once more with the final ``x`` (MINPACK's ``nprint``), with a copy
+        of the current ``x``, the norm of its residuals and the evaluations so far.
+        Returning True stops the fit there: ``ier`` is -1, with its own message and no
+        warning.  What it raises propagates unchanged.  With a callback MINPACK runs
+        with the GIL held, even for compiled ``func``.  Keyword-only.
 
     Returns
     -------
@@ -425,14 +449,17 @@ def leastsq(
     settings = check_settings(
         ftol, xtol, gtol, maxfev, epsfcn, factor, diag, bool(col_deriv), x.shape[0]
     )
-    x, fvec, fjac, info, nfev, njev, ipvt, qtf, maxfev = minimize(func, x, args, Dfun, settings, m)
+    x, fvec, fjac, info, nfev, njev, ipvt, qtf, maxfev, callback_stop = minimize(
+        func, x, args, Dfun, settings, m, None, callback
+    )
     ftol, xtol, gtol = settings.ftol, settings.xtol, settings.gtol
 
+    text = STOPPED_BY_CALLBACK if callback_stop else message(info, ftol, xtol, gtol, maxfev)
     if not full_output:
-        if info in FAILURE or info < 0:
-            warnings.warn(message(info, ftol, xtol, gtol, maxfev), RuntimeWarning, stacklevel=2)
+        if info in FAILURE or (info < 0 and not callback_stop):
+            warnings.warn(text, RuntimeWarning, stacklevel=2)
         elif info == IMPROPER_INPUT:
-            raise TypeError(message(info, ftol, xtol, gtol, maxfev))
+            raise TypeError(text)
         return x, info
 
     ipvt -= 1  # MINPACK's permutation is 1-based; SciPy >= 1.15 returns it 0-based
@@ -441,4 +468,4 @@ def leastsq(
     if njev is not None:
         infodict["njev"] = njev
     infodict.update(fjac=fjac.T, ipvt=ipvt, qtf=qtf)
-    return x, cov_x, infodict, message(info, ftol, xtol, gtol, maxfev), info
+    return x, cov_x, infodict, text, info

@@ -9,6 +9,8 @@ SUCCESS = frozenset({1, 2, 3, 4})
 FAILURE = frozenset({5, 6, 7, 8})
 # MINPACK's info for improper input; leastsq raises TypeError for it.
 IMPROPER_INPUT = 0
+# What leastsq says when its iteration callback stopped the fit (ier is then -1).
+STOPPED_BY_CALLBACK = "The fit was stopped by the callback, which returned True."
 
 
 def message(ier: int, ftol: float, xtol: float, gtol: float, maxfev: int) -> str:
