@@ -90,9 +90,11 @@ def test_package_imports_and_fits_without_scipy():
 def test_public_names():
     assert minpack.__all__ == [
         "BatchResult",
+        "OptimizeWarning",
         "__version__",
         "capi",
         "capi_address",
+        "curve_fit",
         "leastsq",
         "leastsq_batch",
     ]

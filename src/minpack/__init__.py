@@ -2,14 +2,17 @@
 
 from minpack._batch import BatchResult, leastsq_batch
 from minpack._capi import capi, capi_address
+from minpack._curve_fit import OptimizeWarning, curve_fit
 from minpack._leastsq import leastsq
 from minpack._version import __version__
 
 __all__ = [
     "BatchResult",
+    "OptimizeWarning",
     "__version__",
     "capi",
     "capi_address",
+    "curve_fit",
     "leastsq",
     "leastsq_batch",
 ]
