@@ -97,6 +97,8 @@ def test_public_names():
         "curve_fit",
         "leastsq",
         "leastsq_batch",
+        "lmfit_leastsq",
+        "use_in_lmfit",
     ]
     assert isinstance(minpack.__version__, str)
     assert minpack.__version__.count(".") == 2

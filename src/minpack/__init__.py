@@ -4,6 +4,7 @@ from minpack._batch import BatchResult, leastsq_batch
 from minpack._capi import capi, capi_address
 from minpack._curve_fit import OptimizeWarning, curve_fit
 from minpack._leastsq import leastsq
+from minpack._lmfit import lmfit_leastsq, use_in_lmfit
 from minpack._version import __version__
 
 __all__ = [
@@ -15,4 +16,6 @@ __all__ = [
     "curve_fit",
     "leastsq",
     "leastsq_batch",
+    "lmfit_leastsq",
+    "use_in_lmfit",
 ]
