@@ -98,7 +98,17 @@ def test_public_names():
         "leastsq",
         "leastsq_batch",
         "lmfit_leastsq",
+        "show_config",
         "use_in_lmfit",
     ]
     assert isinstance(minpack.__version__, str)
     assert minpack.__version__.count(".") == 2
+
+
+def test_show_config_names_the_minpack_library_and_the_build(capsys):
+    minpack.show_config()
+    printed = capsys.readouterr().out
+    assert "libminpack" in printed
+    assert "MINPACK linked" in printed
+    assert "-ffp-contract=off" in printed
+    assert minpack.__version__ in printed

@@ -2,6 +2,7 @@
 
 from minpack._batch import BatchResult, leastsq_batch
 from minpack._capi import capi, capi_address
+from minpack._config import show_config
 from minpack._curve_fit import OptimizeWarning, curve_fit
 from minpack._leastsq import leastsq
 from minpack._lmfit import lmfit_leastsq, use_in_lmfit
@@ -17,5 +18,6 @@ __all__ = [
     "leastsq",
     "leastsq_batch",
     "lmfit_leastsq",
+    "show_config",
     "use_in_lmfit",
 ]

@@ -1,0 +1,35 @@
+"""``minpack.show_config``: how this installation was built, for bug reports."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+import numpy as np
+
+
+def show_config() -> None:
+    """Print how minpack was built and what it runs with.
+
+    The MINPACK library it was linked with (path, static or shared), the C compiler and
+    the flags added, the meson build type, the NumPy (and so f2py) and Python versions of
+    the build, and those of the running interpreter: what a bug report needs.
+
+    Examples
+    --------
+    >>> import minpack
+    >>> minpack.show_config()  # doctest: +SKIP
+    """
+    from minpack import _minpack, _trampoline
+    from minpack._build_config import BUILD
+    from minpack._version import __version__
+
+    rows = {"minpack": __version__, **BUILD}
+    rows["MINPACK library"] = os.path.normpath(rows["MINPACK library"])
+    rows["NumPy (running)"] = np.__version__
+    rows["Python (running)"] = f"{platform.python_implementation()} {sys.version.split()[0]}"
+    rows["extensions"] = f"{_minpack.__file__}, {_trampoline.__file__}"
+    width = max(len(name) for name in rows)
+    for name, value in rows.items():
+        print(f"{name:<{width}}  {value or '-'}")
