@@ -17,7 +17,7 @@ def _meson(*args, cwd=SOURCE):
     """Run meson (installed with the test extras) and return the finished process."""
     meson = shutil.which("meson", path=str(Path(sys.executable).parent))
     if meson is None:
-        pytest.fail("meson is a test dependency: pip install .[test]")
+        pytest.fail("meson is a test dependency: pip install .[test,build-test]")
     return subprocess.run([meson, *args], cwd=cwd, capture_output=True, text=True)
 
 
