@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +24,7 @@ import scipy
 import scipy.optimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_leastsq import P0, small_problem  # the shared problem, next to this file
+from bench_leastsq import P0, alternate, small_problem  # shared with the leastsq benchmark
 
 import minpack
 
@@ -59,30 +56,6 @@ def cases(x: np.ndarray, y: np.ndarray) -> dict[str, tuple[dict[str, Any], str]]
     }
 
 
-def alternate(
-    ours: Callable[[], object], theirs: Callable[[], object], rounds: int, batch: int
-) -> tuple[float, float, float]:
-    """Median seconds per call of each side and the median per-round ratio ours / theirs."""
-    for _ in range(max(1, batch // 10)):  # warm-up: caches, allocator, branch predictors
-        ours()
-        theirs()
-    our_times: list[float] = []
-    their_times: list[float] = []
-    ratios: list[float] = []
-    for round_index in range(rounds):
-        pair = [(ours, our_times), (theirs, their_times)]
-        if round_index % 2:
-            pair.reverse()
-        for function, times in pair:
-            start = time.perf_counter()
-            for _ in range(batch):
-                function()
-            times.append((time.perf_counter() - start) / batch)
-        ratios.append(our_times[-1] / their_times[-1])
-    median = statistics.median
-    return median(our_times), median(their_times), median(ratios)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few short rounds (smoke run)")
@@ -102,14 +75,18 @@ def main() -> None:
         ours = minpack.curve_fit(model, x, y, p0=P0, **kwargs)
         theirs = scipy.optimize.curve_fit(model, x, y, p0=P0, **kwargs)
         np.testing.assert_allclose(ours[0], theirs[0], rtol=AGREEMENT_RTOL[kind], err_msg=name)
-        our_time, their_time, ratio = alternate(
+        result = alternate(
+            name,
             lambda k=kwargs: minpack.curve_fit(model, x, y, p0=P0, **k),
             lambda k=kwargs: scipy.optimize.curve_fit(model, x, y, p0=P0, **k),
             rounds,
             batch,
         )
-        print(f"{name:40s} {our_time * 1e6:8.2f} us {their_time * 1e6:8.2f} us {ratio:7.3f}")
-        ratios[name] = ratio
+        print(
+            f"{name:40s} {result.ours * 1e6:8.2f} us {result.scipy * 1e6:8.2f} us "
+            f"{result.ratio:7.3f}"
+        )
+        ratios[name] = result.ratio
     print("times: medians per fit; ratio: median of per-round ratios minpack / SciPy")
     target = ratios[TARGET_CASE]
     verdict = "met" if target <= TARGET_RATIO else f"missed by {target - TARGET_RATIO:.3f}"
