@@ -43,7 +43,7 @@ import math
 import pickle
 import sys
 from _ctypes import CFuncPtr
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,18 +156,7 @@ class DaskBatchResult:
         BatchResult
             The NumPy arrays, as ``minpack.leastsq_batch`` returns them.
         """
-        x, ier, nfev, fnorm, cov_x, success, *njev = dask.compute(*self._arrays(), **kwargs)
-        return BatchResult(
-            x=x,
-            ier=ier,
-            nfev=nfev,
-            njev=njev[0] if njev else None,
-            fnorm=fnorm,
-            cov_x=cov_x,
-            success=success,
-            settings=self.settings,
-            maxfev=self.maxfev,
-        )
+        return BatchResult(**self._fields(dask.compute(*self._arrays(), **kwargs)))
 
     def persist(self, **kwargs: Any) -> DaskBatchResult:
         """Start computing every array and keep the results in memory (or on the cluster).
@@ -182,18 +171,22 @@ class DaskBatchResult:
         DaskBatchResult
             The same fits, backed by the persisted chunks.
         """
-        x, ier, nfev, fnorm, cov_x, success, *njev = dask.persist(*self._arrays(), **kwargs)
-        return DaskBatchResult(
-            x=x,
-            ier=ier,
-            nfev=nfev,
-            njev=njev[0] if njev else None,
-            fnorm=fnorm,
-            cov_x=cov_x,
-            success=success,
-            settings=self.settings,
-            maxfev=self.maxfev,
-        )
+        return DaskBatchResult(**self._fields(dask.persist(*self._arrays(), **kwargs)))
+
+    def _fields(self, arrays: Sequence[Any]) -> dict[str, Any]:
+        """Name the arrays in the order of `_arrays`, with this result's settings."""
+        x, ier, nfev, fnorm, cov_x, success, *njev = arrays
+        return {
+            "x": x,
+            "ier": ier,
+            "nfev": nfev,
+            "njev": njev[0] if njev else None,
+            "fnorm": fnorm,
+            "cov_x": cov_x,
+            "success": success,
+            "settings": self.settings,
+            "maxfev": self.maxfev,
+        }
 
 
 @dataclass(frozen=True)
