@@ -46,8 +46,9 @@ _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
 
 # References to func's result, when func kept none, while _unreachable_by_others looks
-# at it: leastsq's variable, the arguments of _first_residuals and of
-# _unreachable_by_others, and getrefcount's own argument.
+# at it: minimize's variable, the arguments of _first_residuals and of
+# _unreachable_by_others, and getrefcount's own argument (CPython 3.11;
+# tests/test_callbacks.py checks the count still tells a kept result from a private one).
 _REFERENCES_OF_A_PRIVATE_RESULT = 4
 _GIL_ENABLED = getattr(sys, "_is_gil_enabled", lambda: True)()
 
