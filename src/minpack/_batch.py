@@ -33,7 +33,7 @@ IntArray = NDArray[np.intc]
 
 # Problems a worker fits per trip into C: small enough that Ctrl-C and an error in
 # another worker stop the batch within milliseconds, large enough to cost nothing.
-_CHUNK = 256
+_CHUNK = 1024
 _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 # How often the main thread wakes up while it waits for the workers (to see Ctrl-C).
 _POLL_SECONDS = 0.05
@@ -121,15 +121,21 @@ def covariances(r: FloatArray, ipvt: IntArray, success: NDArray[np.bool_]) -> Fl
 
     The same arithmetic as `leastsq`'s ``covariance_from_qr``, on a stack of problems.
     """
+    usable = success & np.all(np.diagonal(r, axis1=1, axis2=2) != 0, axis=1)
+    if usable.all():  # the usual case: no copies of the usable rows
+        return _permuted_products(np.linalg.inv(r), ipvt)
     count, n, _ = r.shape
     cov = np.full((count, n, n), np.nan)
-    usable = success & np.all(np.diagonal(r, axis1=1, axis2=2) != 0, axis=1)
     if usable.any():
-        inv_r = np.linalg.inv(r[usable])
-        permuted = np.empty_like(inv_r)
-        np.put_along_axis(permuted, ipvt[usable][:, :, np.newaxis], inv_r, axis=1)
-        cov[usable] = permuted @ permuted.transpose(0, 2, 1)
+        cov[usable] = _permuted_products(np.linalg.inv(r[usable]), ipvt[usable])
     return cov
+
+
+def _permuted_products(inv_r: NDArray[np.floating[Any]], ipvt: IntArray) -> FloatArray:
+    """Return ``P inv(R) (P inv(R)).T`` for a stack: row ``ipvt[j]`` of P inv(R) is row j."""
+    permuted = np.empty_like(inv_r)
+    permuted[np.arange(len(inv_r))[:, np.newaxis], ipvt] = inv_r
+    return permuted @ permuted.transpose(0, 2, 1)
 
 
 class _Outputs:
