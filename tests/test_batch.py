@@ -12,12 +12,8 @@ a PyCapsule whose context is the problem's row.
 """
 
 import ctypes
-import os
 import re
-import shlex
-import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -27,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from c_library import build_shared_library
 
 from minpack import leastsq, leastsq_batch
 
@@ -137,15 +134,7 @@ class Library:
 
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory):
-    compiler = shlex.split(os.environ.get("CC", "cc"))
-    if not compiler or shutil.which(compiler[0]) is None:
-        pytest.skip(f"no C compiler ({' '.join(compiler)!r}) to build the test callbacks")
-    path = tmp_path_factory.mktemp("compiled") / "batch_callbacks.so"
-    command = [*compiler, "-O2", "-ffp-contract=off", "-shared", "-fPIC", *map(str, SOURCES)]
-    built = subprocess.run([*command, "-o", str(path), "-lm"], capture_output=True, text=True)
-    if built.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed:\n{built.stderr}")
-    return Library(path)
+    return Library(build_shared_library(tmp_path_factory, SOURCES, "batch_callbacks.so"))
 
 
 OTHER_ROW = decay_rows(1, seed=99)[0]

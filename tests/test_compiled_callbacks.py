@@ -9,11 +9,7 @@ the bits, call counts and ``ier`` of the fit through Python.
 
 import ctypes
 import math
-import os
 import re
-import shlex
-import shutil
-import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from c_library import build_shared_library
 
 from minpack import leastsq
 
@@ -175,15 +172,7 @@ class Library:
 
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory):
-    compiler = shlex.split(os.environ.get("CC", "cc"))
-    if not compiler or shutil.which(compiler[0]) is None:
-        pytest.skip(f"no C compiler ({' '.join(compiler)!r}) to build {SOURCE.name}")
-    path = tmp_path_factory.mktemp("compiled") / "callbacks.so"
-    command = [*compiler, "-O2", "-ffp-contract=off", "-shared", "-fPIC", str(SOURCE)]
-    built = subprocess.run([*command, "-o", str(path), "-lm"], capture_output=True, text=True)
-    if built.returncode != 0:
-        pytest.fail(f"{' '.join(command)} failed:\n{built.stderr}")
-    library = Library(path)
+    library = Library(build_shared_library(tmp_path_factory, [SOURCE], "callbacks.so"))
     library.cdll.set_static_data(STATIC_DATA.ctypes.data)  # STATIC_DATA lives as long
     return library
 
