@@ -20,6 +20,14 @@
  * shape; anything else goes through the Python checkers, which convert it or
  * raise the documented TypeError/ValueError; any exception is captured (never
  * printed) and stops MINPACK at once through a negative iflag.
+ *
+ * Every fit here, with Python or compiled callbacks and in batches, also follows the
+ * rules for non-finite values (README, "Non-finite values"), applied by guard_before
+ * and guard_after around each evaluation: NaN or infinity in the residuals at x0 stops
+ * the fit at once (ier NONFINITE_AT_X0); in the Jacobian, whether Dfun's or lmdif's
+ * forward differences, it stops the fit at the current iterate (ier NONFINITE_JACOBIAN);
+ * at a trial point MINPACK itself rejects the step, so nothing is done there except
+ * that a trial point that is not finite itself is never passed to the callback.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -36,6 +44,10 @@
 
 /* Any negative iflag makes lmdif/lmder return at once with info = iflag. */
 #define STOP_FIT (-1)
+
+/* The ier of fits stopped by non-finite values; MINPACK's own info is 0 to 8. */
+#define NONFINITE_AT_X0 9
+#define NONFINITE_JACOBIAN 10
 
 /* Arguments passed to func/Dfun on the C stack; more go through a tuple. */
 #define MAX_STACK_ARGS 8
@@ -62,8 +74,98 @@ call_compiled(const Compiled *compiled, int m, int n, const double *x, double *o
     }
 }
 
+/* Whether count doubles are all finite: no NaN, no infinity.  Integer arithmetic on the
+ * exponent bits, so that the loop vectorises without changing any floating-point flag. */
+static int
+finite_values(const double *values, size_t count)
+{
+    const uint64_t exponent = UINT64_C(0x7ff0000000000000);
+    uint64_t all_ones = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t bits;
+        memcpy(&bits, &values[i], sizeof bits);
+        all_ones |= (uint64_t)((bits & exponent) == exponent);
+    }
+    return all_ones == 0;
+}
+
+/* One fit's state for the non-finite rules. */
+typedef struct {
+    double *base_point; /* n values: x at MINPACK's latest iflag = 1 call */
+    int evaluated_x0;   /* MINPACK's first evaluation, at x0, has been made */
+    int verdict;        /* 0, or the ier of a stop: NONFINITE_AT_X0 or NONFINITE_JACOBIAN */
+} Guard;
+
+static void
+guard_reset(Guard *guard)
+{
+    guard->evaluated_x0 = 0;
+    guard->verdict = 0;
+}
+
+/*
+ * Before MINPACK's evaluation *iflag (1: residuals; 2: lmdif's forward difference, or
+ * lmder's Jacobian) at x: whether the callback is to be called.  When it is not, either
+ * out (MINPACK's m residuals) holds NaN, or the fit is stopped through *iflag.
+ *
+ * The iterate at which a Jacobian is evaluated is the point of MINPACK's latest iflag = 1
+ * call (x0, or the trial point that was just accepted), so that point is kept: lmdif's
+ * forward differences move one component of MINPACK's own x, which is put back from it
+ * when the fit stops there.
+ */
+static int
+guard_before(Guard *guard, int *iflag, int m, int n, double *x, double *out)
+{
+    if (*iflag == 1) {
+        memcpy(guard->base_point, x, (size_t)n * sizeof(double));
+        if (guard->evaluated_x0 && !finite_values(x, (size_t)n)) {
+            /* A step overflowed.  NaN residuals make MINPACK reject it, as it rejects any
+             * point where func returns NaN; the callback never sees such an x. */
+            for (int i = 0; i < m; i++) {
+                out[i] = NAN;
+            }
+            return 0;
+        }
+    }
+    else if (*iflag == 2 && !finite_values(x, (size_t)n)) {
+        /* x + h overflowed in lmdif's forward differences. */
+        memcpy(x, guard->base_point, (size_t)n * sizeof(double));
+        guard->verdict = NONFINITE_JACOBIAN;
+        *iflag = STOP_FIT;
+        return 0;
+    }
+    return 1;
+}
+
+/* After evaluation `asked` (the iflag MINPACK passed) wrote count values to out. */
+static void
+guard_after(Guard *guard, int asked, int *iflag, int n, double *x, const double *out,
+            size_t count)
+{
+    if (*iflag < 0) {
+        return; /* the callback stopped the fit itself */
+    }
+    if (asked == 1) {
+        if (!guard->evaluated_x0) {
+            guard->evaluated_x0 = 1;
+            if (!finite_values(out, count)) {
+                guard->verdict = NONFINITE_AT_X0;
+                *iflag = STOP_FIT;
+            }
+        }
+        /* At a trial point MINPACK rejects non-finite residuals itself: its test of the
+         * actual reduction, p1*fnorm1 < fnorm, fails for NaN and infinity alike. */
+    }
+    else if (asked == 2 && !finite_values(out, count)) {
+        memcpy(x, guard->base_point, (size_t)n * sizeof(double));
+        guard->verdict = NONFINITE_JACOBIAN;
+        *iflag = STOP_FIT;
+    }
+}
+
 typedef struct Fit {
     PyObject_HEAD
+    int n;                     /* the number of variables */
     PyObject *func;            /* the user's func */
     PyObject *args;            /* its extra arguments (a tuple) */
     PyObject *pending;         /* func(x0), for MINPACK's first call; None once used */
@@ -78,6 +180,7 @@ typedef struct Fit {
     PyObject *callback;        /* called at MINPACK's iflag = 0 calls, or None */
     long evaluations;          /* calls for fvec so far: MINPACK's nfev */
     int stopped_by_callback;   /* the callback returned True */
+    Guard guard;               /* the non-finite rules' state; base_point is owned */
     struct Fit *outer;         /* the fit this thread was running before this one */
 } Fit;
 
@@ -267,7 +370,7 @@ evaluate(Fit *fit, const double *x, double *fvec, npy_intp m, npy_intp n)
 static void
 report_iterate(Fit *fit, int m, int n, const double *x, double *fvec, int *iflag)
 {
-    if (fit->stopped_by_callback || fit->error != Py_None) {
+    if (fit->stopped_by_callback || fit->error != Py_None || fit->guard.verdict != 0) {
         /* MINPACK's last iflag = 0 call, after the fit was stopped: nothing to report. */
         return;
     }
@@ -295,12 +398,13 @@ report_iterate(Fit *fit, int m, int n, const double *x, double *fvec, int *iflag
     }
 }
 
-/* MINPACK's fcn for lmdif. */
+/* MINPACK's fcn for lmdif: iflag 1 asks for the residuals at x, 2 for those at a point
+ * of the forward differences (MINPACK's own x with one component moved). */
 static void
 lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *iflag)
 {
     Fit *fit = active_fit;
-    if (fit == NULL) { /* never: Fit.run sets it */
+    if (fit == NULL || *n != fit->n) { /* never: Fit.run sets it, for a fit of n variables */
         *iflag = STOP_FIT;
         return;
     }
@@ -309,12 +413,19 @@ lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *iflag)
         return;
     }
     fit->evaluations++;
+    int asked = *iflag;
+    double *point = (double *)x; /* MINPACK's x or wa2; the guard may put x back */
+    if (!guard_before(&fit->guard, iflag, *m, *n, point, fvec)) {
+        return;
+    }
     if (fit->compiled_func.function != NULL) {
         call_compiled(&fit->compiled_func, *m, *n, x, fvec, iflag);
     }
     else if (evaluate(fit, x, fvec, *m, *n) != 0) {
         stop_with_error(fit, iflag);
+        return;
     }
+    guard_after(&fit->guard, asked, iflag, *n, point, fvec, (size_t)*m);
 }
 
 /* MINPACK's fcn for lmder: iflag 1 asks for fvec, 2 for fjac. */
@@ -323,7 +434,8 @@ lmder_fcn(const int *m, const int *n, const double *x, double *fvec, double *fja
           const int *ldfjac, int *iflag)
 {
     Fit *fit = active_fit;
-    if (fit == NULL || *ldfjac != *m) { /* never: Fit.run sets it; leastsq passes ldfjac = m */
+    /* Never: Fit.run sets it, for a fit of n variables; leastsq passes ldfjac = m. */
+    if (fit == NULL || *n != fit->n || *ldfjac != *m) {
         *iflag = STOP_FIT;
         return;
     }
@@ -331,29 +443,36 @@ lmder_fcn(const int *m, const int *n, const double *x, double *fvec, double *fja
         report_iterate(fit, *m, *n, x, fvec, iflag);
         return;
     }
-    if (*iflag != 2) {
+    int asked = *iflag;
+    if (asked != 2) {
         fit->evaluations++;
     }
-    if (*iflag == 2 && fit->compiled_jac.function != NULL) {
-        call_compiled(&fit->compiled_jac, *m, *n, x, fjac, iflag);
+    double *point = (double *)x;
+    if (!guard_before(&fit->guard, iflag, *m, *n, point, fvec)) {
         return;
     }
-    if (*iflag != 2 && fit->compiled_func.function != NULL) {
-        call_compiled(&fit->compiled_func, *m, *n, x, fvec, iflag);
-        return;
-    }
-    int status;
-    if (*iflag == 2) {
-        PyObject *value = call_user(fit, fit->jac, x, *n);
-        status = value == NULL ? -1 : store_jacobian(fit, value, fjac, *m, *n);
-        Py_XDECREF(value);
+    double *out = asked == 2 ? fjac : fvec;
+    size_t count = asked == 2 ? (size_t)*m * (size_t)*n : (size_t)*m;
+    const Compiled *compiled = asked == 2 ? &fit->compiled_jac : &fit->compiled_func;
+    if (compiled->function != NULL) {
+        call_compiled(compiled, *m, *n, x, out, iflag);
     }
     else {
-        status = evaluate(fit, x, fvec, *m, *n);
+        int status;
+        if (asked == 2) {
+            PyObject *value = call_user(fit, fit->jac, x, *n);
+            status = value == NULL ? -1 : store_jacobian(fit, value, fjac, *m, *n);
+            Py_XDECREF(value);
+        }
+        else {
+            status = evaluate(fit, x, fvec, *m, *n);
+        }
+        if (status != 0) {
+            stop_with_error(fit, iflag);
+            return;
+        }
     }
-    if (status != 0) {
-        stop_with_error(fit, iflag);
-    }
+    guard_after(&fit->guard, asked, iflag, *n, point, out, count);
 }
 
 /* Read (address, user_data, with_user_data) into compiled; None leaves it empty. */
@@ -388,14 +507,18 @@ Fit_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     PyObject *func, *fit_args, *pending, *check_residuals;
     PyObject *jac = Py_None, *check_jacobian = Py_None;
     PyObject *compiled_func = Py_None, *compiled_jac = Py_None, *callback = Py_None;
-    int col_deriv = 0;
-    static char *keywords[] = {"func", "args", "pending", "check_residuals", "jac",
+    int n, col_deriv = 0;
+    static char *keywords[] = {"n", "func", "args", "pending", "check_residuals", "jac",
                                "check_jacobian", "col_deriv", "compiled_func",
                                "compiled_jac", "callback", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO!OO|OOpOOO:Fit", keywords, &func,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "iOO!OO|OOpOOO:Fit", keywords, &n, &func,
                                      &PyTuple_Type, &fit_args, &pending, &check_residuals,
                                      &jac, &check_jacobian, &col_deriv, &compiled_func,
                                      &compiled_jac, &callback)) {
+        return NULL;
+    }
+    if (n < 1) {
+        PyErr_SetString(PyExc_ValueError, "n must be positive");
         return NULL;
     }
     if (pending != Py_None &&
@@ -408,10 +531,18 @@ Fit_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         parse_compiled(compiled_jac, &compiled_jacobian) < 0) {
         return NULL;
     }
+    double *base_point = PyMem_RawMalloc((size_t)n * sizeof(double));
+    if (base_point == NULL) {
+        return PyErr_NoMemory();
+    }
     Fit *self = (Fit *)type->tp_alloc(type, 0);
     if (self == NULL) {
+        PyMem_RawFree(base_point);
         return NULL;
     }
+    self->n = n;
+    self->guard.base_point = base_point;
+    guard_reset(&self->guard);
     self->func = Py_NewRef(func);
     self->args = Py_NewRef(fit_args);
     self->pending = Py_NewRef(pending);
@@ -465,6 +596,7 @@ Fit_dealloc(Fit *self)
 {
     PyObject_GC_UnTrack(self);
     Fit_clear(self);
+    PyMem_RawFree(self->guard.base_point);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -480,6 +612,7 @@ Fit_run(Fit *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_RuntimeError, "this fit is already running");
         return NULL;
     }
+    guard_reset(&self->guard);
     self->outer = active_fit;
     active_fit = self;
     PyObject *result = PyObject_Vectorcall(args[0], args + 1, (size_t)(nargs - 1), NULL);
@@ -623,28 +756,45 @@ capi_capsules(void)
 
 /* ---- many fits of compiled callbacks in one call (leastsq_batch) ------------------------ */
 
-/* One batch's callbacks; user_data of the problem being fitted, or the callbacks' own. */
+/* One batch's callbacks (user_data of the problem being fitted, or the callbacks' own),
+ * and the non-finite rules' state of that problem. */
 typedef struct {
     Compiled func;
     Compiled jac;
+    Guard guard;
 } BatchCall;
-static _Thread_local const BatchCall *active_batch = NULL;
+static _Thread_local BatchCall *active_batch = NULL;
 
 static void
 batch_lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *iflag)
 {
-    call_compiled(&active_batch->func, *m, *n, x, fvec, iflag);
+    BatchCall *call = active_batch;
+    int asked = *iflag;
+    double *point = (double *)x;
+    if (guard_before(&call->guard, iflag, *m, *n, point, fvec)) {
+        call_compiled(&call->func, *m, *n, x, fvec, iflag);
+        guard_after(&call->guard, asked, iflag, *n, point, fvec, (size_t)*m);
+    }
 }
 
 static void
 batch_lmder_fcn(const int *m, const int *n, const double *x, double *fvec, double *fjac,
                 const int *ldfjac, int *iflag)
 {
-    if (*iflag == 2) {
-        call_compiled(&active_batch->jac, *m, *n, x, fjac, iflag);
+    BatchCall *call = active_batch;
+    int asked = *iflag;
+    double *point = (double *)x;
+    (void)ldfjac; /* batch_fit passes ldfjac = m */
+    if (!guard_before(&call->guard, iflag, *m, *n, point, fvec)) {
+        return;
+    }
+    if (asked == 2) {
+        call_compiled(&call->jac, *m, *n, x, fjac, iflag);
+        guard_after(&call->guard, asked, iflag, *n, point, fjac, (size_t)*m * (size_t)*n);
     }
     else {
-        call_compiled(&active_batch->func, *m, *n, x, fvec, iflag);
+        call_compiled(&call->func, *m, *n, x, fvec, iflag);
+        guard_after(&call->guard, asked, iflag, *n, point, fvec, (size_t)*m);
     }
 }
 
@@ -670,8 +820,9 @@ check_batch_array(PyObject *array, int type, npy_intp size, const char *name)
  * Fits problems start..stop-1 with lmdif (jac None) or lmder, without the GIL: x (K, n)
  * holds the starting points and receives the solutions; problem k's callbacks get
  * user data data_address + k * data_stride (or their own when data_address is 0).
- * Writes MINPACK's info, nfev, njev, the final residual norm, R (upper triangle, the
- * rest zero) and the 0-based ipvt of each problem.  Stops before the next problem once
+ * Writes MINPACK's info (or the ier of a stop by the non-finite rules), nfev, njev, the
+ * final residual norm, R (upper triangle, the rest zero) and the 0-based ipvt of each
+ * problem.  Stops before the next problem once
  * stop_flag[0] is nonzero.  Returns how many problems it fitted.
  */
 static PyObject *
@@ -727,8 +878,8 @@ batch_fit(PyObject *module, PyObject *args)
     int *njevs = PyArray_DATA((PyArrayObject *)njev), *ipvts = PyArray_DATA((PyArrayObject *)ipvt);
     volatile int *stopping = PyArray_DATA((PyArrayObject *)stop_flag);
 
-    /* One workspace for the whole range: fvec, fjac, diag, qtf, wa1..wa4. */
-    size_t doubles = (size_t)m * (size_t)n + 2 * (size_t)m + 5 * (size_t)n;
+    /* One workspace for the whole range: fvec, fjac, diag, qtf, wa1..wa4, the guard's point. */
+    size_t doubles = (size_t)m * (size_t)n + 2 * (size_t)m + 6 * (size_t)n;
     double *work = malloc(doubles * sizeof(double));
     int *pivots = malloc((size_t)n * sizeof(int));
     if (work == NULL || pivots == NULL) {
@@ -738,9 +889,10 @@ batch_fit(PyObject *module, PyObject *args)
     }
     double *fvec = work, *fjac = fvec + m, *wa4 = fjac + (size_t)m * n, *work_diag = wa4 + m;
     double *qtf = work_diag + n, *wa1 = qtf + n, *wa2 = wa1 + n, *wa3 = wa2 + n;
+    call.guard.base_point = wa3 + n;
     Py_ssize_t k = start;
     Py_BEGIN_ALLOW_THREADS
-    const BatchCall *outer = active_batch;
+    BatchCall *outer = active_batch;
     active_batch = &call;
     void *func_user_data = call.func.user_data, *jac_user_data = call.jac.user_data;
     for (; k < stop && !*stopping; k++) {
@@ -755,6 +907,7 @@ batch_fit(PyObject *module, PyObject *args)
         }
         double *xk = xs + (size_t)k * n;
         int njev_k = 0;
+        guard_reset(&call.guard);
         /* As f2py's fvec in leastsq: zeros when MINPACK rejects the input unevaluated. */
         memset(fvec, 0, (size_t)m * sizeof(double));
         if (user_diag != NULL) {
@@ -772,6 +925,9 @@ batch_fit(PyObject *module, PyObject *args)
             lmder_(batch_lmder_fcn, &m, &n, xk, fvec, fjac, &ldfjac, &ftol, &xtol, &gtol, &maxfev,
                    work_diag, &mode, &factor, &nprint, &infos[k], &nfevs[k], &njev_k, pivots,
                    qtf, wa1, wa2, wa3, wa4);
+        }
+        if (call.guard.verdict != 0) {
+            infos[k] = call.guard.verdict;
         }
         njevs[k] = njev_k;
         fnorms[k] = enorm_(&m, fvec);
@@ -821,6 +977,8 @@ static PyMemberDef Fit_members[] = {
      "func(x0) until MINPACK's first call has used it, then None."},
     {"stopped_by_callback", T_INT, offsetof(Fit, stopped_by_callback), READONLY,
      "Whether the callback stopped the fit by returning True."},
+    {"verdict", T_INT, offsetof(Fit, guard) + offsetof(Guard, verdict), READONLY,
+     "0, or the ier with which non-finite values stopped the fit."},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -862,6 +1020,10 @@ trampoline_exec(PyObject *module)
     }
     if (add_function_capsule(module, "lmdif_fcn", (void (*)(void))lmdif_fcn) < 0 ||
         add_function_capsule(module, "lmder_fcn", (void (*)(void))lmder_fcn) < 0) {
+        return -1;
+    }
+    if (PyModule_AddIntMacro(module, NONFINITE_AT_X0) < 0 ||
+        PyModule_AddIntMacro(module, NONFINITE_JACOBIAN) < 0) {
         return -1;
     }
     PyObject *capsules = capi_capsules();

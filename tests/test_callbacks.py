@@ -255,7 +255,7 @@ def test_first_result_is_copied_only_when_func_can_still_reach_it():
     def through_leastsq_frame(make):
         # The same chain of references as in leastsq: a local, then the call.
         first = make()
-        return _first_residuals(first)[0] is first
+        return _first_residuals(first, 1)[0] is first
 
     kept = np.ones(3)
     assert through_leastsq_frame(lambda: np.ones(3))  # private: used as it is

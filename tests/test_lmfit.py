@@ -485,7 +485,7 @@ def test_nan_policy_raise_raises_scipys_error_and_restores_lmfit() -> None:
     assert on_minpack == on_scipy
 
 
-def test_nan_policy_propagate_gives_scipys_result() -> None:
+def test_nan_policy_propagate_reports_a_nan_start_as_a_failure() -> None:
     y = noisy_with_nans()
 
     def fit() -> Any:
@@ -494,11 +494,14 @@ def test_nan_policy_propagate_gives_scipys_result() -> None:
         )
 
     on_scipy, on_minpack = on_both(fit)
-    assert_same_fit(on_scipy, on_minpack)
-    # What both engines do with NaN residuals (README: "Not yet different"): the sum of squares
-    # is NaN at x0, no step is accepted, and MINPACK reports ier 4, a success, at x0.
-    assert on_minpack.ier == 4 and on_minpack.success
-    assert [on_minpack.params[n].value for n in "abc"] == [1.0, 1.0, 0.0]
+    # The residuals are NaN at x0.  SciPy's MINPACK reports ier 4, a success, there; minpack
+    # stops at once with ier 9 (README, "Non-finite values"): lmfit counts it a failure.
+    assert on_scipy.ier == 4 and on_scipy.success
+    assert on_minpack.ier == 9 and not on_minpack.success
+    assert on_minpack.lmdif_message == "func returned NaN or infinity at x0: the fit did not start."
+    assert not on_minpack.errorbars
+    for result in (on_scipy, on_minpack):
+        assert [result.params[n].value for n in "abc"] == [1.0, 1.0, 0.0]
 
 
 # --- Installing and restoring ----------------------------------------------------------------

@@ -114,12 +114,44 @@ def test_huge_maxfev_row():
         minpack.leastsq(decay, P0, maxfev=2**31)
 
 
-def test_nan_residuals_are_not_yet_different():
-    # Both report ier 4 at x0 with NaN residuals; the README says so.
+def test_nan_residuals_at_x0_row():
     def nan_residuals(p):
         return decay(p) * np.nan
 
-    for leastsq in (scipy_optimize.leastsq, minpack.leastsq):
-        x, ier = leastsq(nan_residuals, P0)
-        assert ier == 4
-        np.testing.assert_array_equal(x, P0)
+    x, cov_x, info, mesg, ier = scipy_optimize.leastsq(nan_residuals, P0, full_output=True)
+    assert ier == 4  # "success", at x0, with NaN residuals
+    np.testing.assert_array_equal(x, P0)
+    assert np.isnan(info["fvec"]).all()
+    x, cov_x, info, mesg, ier = minpack.leastsq(nan_residuals, P0, full_output=True)
+    assert (ier, info["nfev"], cov_x) == (9, 1, None)
+    assert mesg == "func returned NaN or infinity at x0: the fit did not start."
+    np.testing.assert_array_equal(x, P0)
+
+
+def one_sided(p):
+    # Defined for p <= 1 only: the forward difference at p = 1 steps out of the domain.
+    with np.errstate(invalid="ignore"):
+        return np.array([np.sqrt(1.0 - p[0]) - 0.5, p[0] - 0.3])
+
+
+def test_nan_jacobian_row():
+    for Dfun in (None, lambda p: np.array([[np.nan], [1.0]])):  # noqa: N806 - SciPy's name
+        start = [1.0] if Dfun is None else [0.5]
+        x, cov_x, info, mesg, ier = scipy_optimize.leastsq(
+            one_sided, start, Dfun=Dfun, full_output=True
+        )
+        assert ier == 4 and np.isnan(cov_x).all()  # "success", with a NaN covariance
+        x, cov_x, info, mesg, ier = minpack.leastsq(one_sided, start, Dfun=Dfun, full_output=True)
+        assert (ier, cov_x) == (10, None)
+        np.testing.assert_array_equal(x, start)  # the iterate, not the forward-difference point
+
+
+@pytest.mark.parametrize("option", ["ftol", "xtol", "gtol", "factor", "epsfcn"])
+def test_nan_option_row(option):
+    x, cov_x, info, mesg, ier = scipy_optimize.leastsq(
+        decay, P0, full_output=True, **{option: np.nan}
+    )
+    # SciPy runs the fit (NaN passes MINPACK's checks); a NaN factor exhausts maxfev.
+    assert ier == {"factor": 5, "xtol": 4}.get(option, 2)
+    with pytest.raises(ValueError, match=option):
+        minpack.leastsq(decay, P0, **{option: np.nan})

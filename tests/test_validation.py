@@ -124,21 +124,76 @@ def test_bad_argument_is_rejected_before_any_call(kwargs, error, text, capfd):
     assert capfd.readouterr() == ("", "")
 
 
-@pytest.mark.parametrize(
-    "kwargs",
-    [dict(ftol=-1.0), dict(xtol=-1.0), dict(gtol=-1.0), dict(factor=0.0), dict(maxfev=-1),
-     dict(diag=[1.0, 0.0]), dict(diag=[1.0, -2.0])],
-    ids=["ftol-negative", "xtol-negative", "gtol-negative", "factor-zero", "maxfev-negative",
-         "diag-zero", "diag-negative"],
-)  # fmt: skip
-def test_values_minpack_rejects_give_ier_0_as_in_scipy(kwargs):
-    with pytest.raises(TypeError, match=_literal("Improper input parameters.")):
+IMPROPER_INPUTS = {
+    "ftol-negative": (dict(ftol=-1.0), "ftol=-1.0 is negative."),
+    "xtol-negative": (dict(xtol=-1.0), "xtol=-1.0 is negative."),
+    "gtol-negative": (dict(gtol=-1.0), "gtol=-1.0 is negative."),
+    "factor-zero": (dict(factor=0.0), "factor=0.0 is not positive."),
+    "factor-negative": (dict(factor=-3), "factor=-3.0 is not positive."),
+    "maxfev-negative": (dict(maxfev=-1), "maxfev=-1 is not positive (0 asks for the default)."),
+    "diag-zero": (dict(diag=[1.0, 0.0]), "diag has an entry that is not positive."),
+    "diag-negative": (dict(diag=[1.0, -2.0]), "diag has an entry that is not positive."),
+}
+
+
+@pytest.mark.parametrize(("kwargs", "reason"), IMPROPER_INPUTS.values(), ids=IMPROPER_INPUTS)
+def test_values_minpack_rejects_give_ier_0_as_in_scipy_naming_the_option(kwargs, reason):
+    # SciPy's message is "Improper input parameters."; ours goes on to name the option.
+    text = f"Improper input parameters. {reason}"
+    with pytest.raises(TypeError, match=f"^{_literal(text)}$"):
         leastsq(line, [1.0, 1.0], **kwargs)
     x, cov_x, info, mesg, ier = leastsq(line, [1.0, 1.0], full_output=True, **kwargs)
     assert ier == 0
-    assert mesg == "Improper input parameters."
+    assert mesg == text
     assert cov_x is None
     np.testing.assert_array_equal(x, [1.0, 1.0])
+
+
+NOT_A_NUMBER = {
+    "ftol-nan": (dict(ftol=np.nan), "ftol must not be NaN"),
+    "xtol-nan": (dict(xtol=float("nan")), "xtol must not be NaN"),
+    "gtol-nan": (dict(gtol=np.float32("nan")), "gtol must not be NaN"),
+    "factor-nan": (dict(factor=np.nan), "factor must be finite, not nan"),
+    "factor-inf": (dict(factor=np.inf), "factor must be finite, not inf"),
+    "epsfcn-nan": (dict(epsfcn=np.nan), "epsfcn must be finite, not nan"),
+    "epsfcn-inf": (dict(epsfcn=np.inf), "epsfcn must be finite, not inf"),
+    "diag-nan": (dict(diag=[1.0, np.nan]), "diag must be finite"),
+    "diag-inf": (dict(diag=[np.inf, 1.0]), "diag must be finite"),
+}
+
+
+@pytest.mark.parametrize(("kwargs", "text"), NOT_A_NUMBER.values(), ids=NOT_A_NUMBER)
+def test_options_that_cannot_mean_anything_are_value_errors(kwargs, text, capfd):
+    # MINPACK's checks compare with <, which NaN passes: SciPy runs such fits.
+    calls = []
+
+    def func(p):
+        calls.append(1)
+        return line(p)
+
+    with pytest.raises(ValueError, match=_literal(text)):
+        leastsq(func, [1.0, 1.0], **kwargs)
+    assert calls == []
+    assert capfd.readouterr() == ("", "")
+
+
+def test_infinite_tolerances_are_allowed_and_stop_at_the_first_iterate():
+    # An infinite tolerance is a meaningful request: anything is close enough.
+    x, cov_x, info, mesg, ier = leastsq(line, [1.0, 1.0], ftol=np.inf, full_output=True)
+    assert ier == 1
+    assert info["nfev"] == 4  # x0, a forward-difference Jacobian, one trial step
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_maxfev_is_limited_so_that_minpacks_count_cannot_overflow(n):
+    # lmdif tests nfev >= maxfev after each trial point; a Jacobian adds n before that.
+    limit = 2**31 - 1 - n
+    with pytest.raises(
+        ValueError, match=f"maxfev={limit + 1} is larger than MINPACK's limit {limit}"
+    ):
+        leastsq(lambda p: np.tile(p, 2), np.ones(n), maxfev=limit + 1)
+    x, ier = leastsq(lambda p: np.tile(p, 2) - 1.0, np.zeros(n), maxfev=limit)
+    np.testing.assert_allclose(x, np.ones(n))
 
 
 def _literal(text):

@@ -17,15 +17,15 @@ from numpy.typing import NDArray
 from minpack._compiled import Compiled, compiled
 from minpack._covariance import upper_triangle
 from minpack._leastsq import (
-    Settings,
     check_no_args,
-    check_settings,
     check_sizes,
     compiled_residual_count,
+    fit_buffer_bytes,
     minimize,
-    real_array,
 )
+from minpack._memory import check_allocation
 from minpack._messages import SUCCESS, message
+from minpack._options import Settings, check_settings, real_array
 from minpack._trampoline import all_finite, batch_fit, enorm
 
 FloatArray = NDArray[np.float64]
@@ -73,8 +73,7 @@ class BatchResult:
 
     def message(self, ier: int) -> str:
         """Return `leastsq`'s message for ``ier`` under this batch's settings."""
-        return message(int(ier), self.settings.ftol, self.settings.xtol, self.settings.gtol,
-                       self.maxfev)  # fmt: skip
+        return message(int(ier), self.settings, self.maxfev)
 
 
 def _worker_count(workers: object) -> int:
@@ -104,6 +103,7 @@ def _starting_points(x0: object, count: int | None) -> FloatArray:
     if points.ndim == 1:
         if count is None:
             raise TypeError("x0 must be (K, n) when no data gives the number of problems K")
+        check_allocation(8 * count * points.shape[0], f"{count} starting points")
         points = np.repeat(points[np.newaxis, :], count, axis=0)
     elif points.ndim != 2:
         raise TypeError(f"x0 must be (n,) or (K, n), not shape {points.shape}")
@@ -135,11 +135,18 @@ def _permuted_products(inv_r: NDArray[np.floating[Any]], ipvt: IntArray) -> Floa
     """Return ``P inv(R) (P inv(R)).T`` for a stack: row ``ipvt[j]`` of P inv(R) is row j."""
     permuted = np.empty_like(inv_r)
     permuted[np.arange(len(inv_r))[:, np.newaxis], ipvt] = inv_r
-    return permuted @ permuted.transpose(0, 2, 1)
+    with np.errstate(over="ignore", invalid="ignore"):  # as covariance_from_qr
+        return permuted @ permuted.transpose(0, 2, 1)
 
 
 class _Outputs:
     """The per-problem arrays that the fits fill in."""
+
+    @staticmethod
+    def bytes(count: int, n: int) -> int:
+        """Return the size of the arrays for ``count`` problems of ``n`` variables."""
+        # r and cov_x (n * n each), fnorm; ipvt (n), ier, nfev, njev
+        return count * (8 * (2 * n * n + 1) + (n + 3) * np.dtype(np.intc).itemsize)
 
     def __init__(self, count: int, n: int):
         self.ier = np.zeros(count, dtype=np.intc)
@@ -371,15 +378,21 @@ def leastsq_batch(
     maxfev = settings.maxfev or (200 if Dfun is None else 100) * (n + 1)
     compiled_func = compiled(func, "func")
     compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun")
+    results = _Outputs.bytes(count, n)
     if compiled_func is not None and (Dfun is None or compiled_jac is not None):
         m = compiled_residual_count(m)
         check_sizes(n, m)
         check_no_args(args)
+        workspaces = min(workers, count) * fit_buffer_bytes(m, n)
+        check_allocation(
+            results + workspaces, f"{count} fits of m={m} residuals in n={n} variables"
+        )
         rows = None if data is None else _data_rows(data, count)
         outputs = _fit_compiled(
             compiled_func, compiled_jac, x, rows, m, settings, maxfev, workers, progress
         )
     else:
+        check_allocation(results, f"the results of {count} fits in n={n} variables")
         mixed = data is not None and (compiled_func is not None or compiled_jac is not None)
         rows = _data_rows(data, count) if mixed else None
         outputs = _fit_python(func, x, data, args, Dfun, settings, m, progress, rows)

@@ -39,7 +39,8 @@ def covariance_from_qr(
     Returns
     -------
     ndarray or None
-        The n-by-n matrix, or None when ``R`` is singular (a zero on its diagonal).
+        The n-by-n matrix, or None when ``R`` is singular (a zero on its diagonal);
+        entries that overflow are infinite.
     """
     n = ipvt.shape[0]
     r = np.where(upper_triangle(n), fjac[:n], 0.0)
@@ -50,4 +51,6 @@ def covariance_from_qr(
     inv_r = np.linalg.inv(r)
     permuted = np.empty_like(inv_r)
     permuted[ipvt] = inv_r
-    return permuted @ permuted.T
+    # A nearly singular R gives variances beyond the largest double: inf, not a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return permuted @ permuted.T

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import operator
+import math
 import sys
 import warnings
 import weakref
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,6 +22,7 @@ from minpack._callback import (
 )
 from minpack._compiled import PYTHON_CALLABLES, compiled
 from minpack._covariance import covariance_from_qr
+from minpack._memory import UNCHECKED_BYTES, check_allocation
 from minpack._messages import (
     FAILURE,
     IMPROPER_INPUT,
@@ -29,10 +30,15 @@ from minpack._messages import (
     SUCCESS,
     message,
 )
+from minpack._options import (
+    FORTRAN_INT_MAX,
+    Settings,
+    as_fortran_int,
+    check_settings,
+    real_input,
+)
 from minpack._trampoline import Fit, all_finite, lmder_fcn, lmdif_fcn
 
-# MINPACK counts in Fortran default INTEGERs: 32 bits.
-_FORTRAN_INT_MAX = 2**31 - 1
 # diag=None lets MINPACK scale the variables itself (mode 1); a given diag is
 # used as the scale factors (mode 2).
 _MODE_AUTOMATIC_SCALING = 1
@@ -42,6 +48,10 @@ _MODE_USER_SCALING = 2
 _NO_PRINTING = 0
 _EVERY_ITERATION = 1
 _FLOAT64 = np.dtype(np.float64)
+# m*n <= FORTRAN_INT_MAX with m >= n.
+_MAX_VARIABLES = math.isqrt(FORTRAN_INT_MAX)
+# Fits with fewer Jacobian entries than this are too small for check_allocation to look at.
+_UNCHECKED_VALUES = UNCHECKED_BYTES // 24
 _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
 
@@ -64,86 +74,42 @@ def _unreachable_by_others(array: FloatArray) -> bool:
     )
 
 
-def _first_residuals(first: Any) -> tuple[FloatArray, bool, float]:
+def _first_residuals(first: Any, n: int) -> tuple[FloatArray, bool, float]:
     """Return a private float64 copy of ``func(x0)``, whether it was a scalar, and eps.
 
-    eps is the machine epsilon of the returned dtype: ``epsfcn``'s default.
+    eps is the machine epsilon of the returned dtype: ``epsfcn``'s default.  A fit too
+    large for MINPACK or for memory is refused before the copy.
     """
     if type(first) is np.ndarray and first.dtype is _FLOAT64 and first.ndim == 1:
+        if first.shape[0] * n >= _UNCHECKED_VALUES:
+            check_large_fit(first.shape[0], n)
         if _unreachable_by_others(first):
             return first, False, _FLOAT64_EPS  # already private: no copy, no extra memory
         return first.copy(), False, _FLOAT64_EPS  # the usual case, without conversions
+    values = residual_vector(first, "func")
+    if values.shape[0] * n >= _UNCHECKED_VALUES:
+        check_large_fit(values.shape[0], n)
     # A copy even when no conversion is needed: func may reuse its output buffer.
-    fvec0 = np.array(residual_vector(first, "func"))
-    return fvec0, np.ndim(first) == 0, float(np.finfo(epsfcn_dtype(first)).eps)
-
-
-def _as_float(value: object, name: str) -> float:
-    """Convert a tolerance-like argument to float, or raise ``TypeError`` naming it."""
-    if type(value) is float:  # the common case, without a call to float()
-        return value
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, not {value!r}") from None
-
-
-def _as_fortran_int(value: object, name: str) -> int:
-    """Convert an integer argument that MINPACK receives as a 32-bit INTEGER."""
-    if type(value) is int and value <= _FORTRAN_INT_MAX:
-        return value
-    if isinstance(value, bool):  # an int to operator.index, but never meant as a count
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    try:
-        number = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, not {value!r}") from None
-    if number > _FORTRAN_INT_MAX:
-        raise ValueError(f"{name}={number} is larger than MINPACK's limit {_FORTRAN_INT_MAX}")
-    return number
-
-
-def real_array(value: object, name: str) -> FloatArray:
-    """Return ``value`` as a new float64 array of its shape, or raise ``TypeError`` naming it."""
-    if type(value) is np.ndarray and value.dtype is _FLOAT64:
-        return value.copy()  # the common case, without conversions
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be an array of real numbers, not dtype {array.dtype}")
-    return array.astype(np.float64, order="C")
-
-
-def _real_vector(value: object, name: str) -> FloatArray:
-    """Flatten ``value`` into a new float64 vector, or raise ``TypeError`` naming it."""
-    return real_array(value, name).reshape(-1)
+    return np.array(values), np.ndim(first) == 0, float(np.finfo(epsfcn_dtype(first)).eps)
 
 
 def _initial_point(x0: object) -> FloatArray:
     """Flatten ``x0`` into a private float64 vector, as MINPACK's ``x``."""
-    if type(x0) is np.ndarray and x0.dtype is _FLOAT64:
+    if type(x0) is np.ndarray and x0.dtype is _FLOAT64 and 0 < x0.size <= _MAX_VARIABLES:
         x = x0.flatten()  # the common case in one step: a copy, never the caller's x0
     else:
-        x = _real_vector(x0, "x0")
-    if x.shape[0] == 0:
-        raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
-    if x.shape[0] > _FORTRAN_INT_MAX:
-        raise ValueError(f"x0 has {x.shape[0]} elements, more than MINPACK's limit")
+        given = real_input(x0, "x0")
+        if given.size == 0:
+            raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
+        if given.size > _MAX_VARIABLES:  # before the copy: a broadcast view costs nothing
+            raise ValueError(
+                f"x0 has {given.size} elements; MINPACK's limit is m*n <= {FORTRAN_INT_MAX} "
+                f"with m >= n, so n <= {_MAX_VARIABLES}"
+            )
+        x = given.astype(np.float64).reshape(-1)
     if not all_finite(x):
         raise ValueError("x0 must be finite; it contains NaN or infinity")
     return x
-
-
-def _scale_factors(diag: object, n: int) -> FloatArray | None:
-    """Return the user's ``diag`` as n float64 scale factors, or None."""
-    if diag is None:
-        return None
-    scale = _real_vector(diag, "diag")
-    if scale.shape[0] != n:
-        raise ValueError(f"diag must have one entry per variable (n={n}), not {scale.shape[0]}")
-    return scale
 
 
 def compiled_residual_count(m: object) -> int:
@@ -153,7 +119,7 @@ def compiled_residual_count(m: object) -> int:
             "m (the number of residuals) is required with a compiled func, "
             "which cannot be called to find out"
         )
-    return _as_fortran_int(m, "m")
+    return as_fortran_int(m, "m")
 
 
 def check_sizes(n: int, m: int) -> None:
@@ -163,8 +129,19 @@ def check_sizes(n: int, m: int) -> None:
             f"Improper input: func input vector length N={n} must not exceed "
             f"func output vector length M={m}"
         )
-    if m > _FORTRAN_INT_MAX // n:
-        raise ValueError(f"m*n = {m}*{n} is larger than MINPACK's limit {_FORTRAN_INT_MAX}")
+    if m > FORTRAN_INT_MAX // n:
+        raise ValueError(f"m*n = {m}*{n} is larger than MINPACK's limit {FORTRAN_INT_MAX}")
+
+
+def fit_buffer_bytes(m: int, n: int) -> int:
+    """Return the bytes of MINPACK's arrays for one fit: fvec, wa4, fjac, and 6 of length n."""
+    return 8 * (m * (n + 2) + 6 * n)
+
+
+def check_large_fit(m: int, n: int) -> None:
+    """Raise unless MINPACK can fit m residuals in n variables in this machine's memory."""
+    check_sizes(n, m)
+    check_allocation(fit_buffer_bytes(m, n), f"a fit of m={m} residuals in n={n} variables")
 
 
 def check_no_args(args: tuple[Any, ...]) -> None:
@@ -174,43 +151,6 @@ def check_no_args(args: tuple[Any, ...]) -> None:
             "args are passed to Python callbacks only; a compiled func (and Dfun) "
             "gets its data through user_data"
         )
-
-
-class Settings(NamedTuple):
-    """leastsq's options, checked: what every fit of a batch shares."""
-
-    ftol: float
-    xtol: float
-    gtol: float
-    maxfev: int  # 0: MINPACK's default for the routine
-    step: float | None  # epsfcn, or None for the machine epsilon of func's dtype
-    factor: float
-    diag: FloatArray | None  # None: MINPACK scales the variables itself
-    col_deriv: bool
-
-
-def check_settings(
-    ftol: object,
-    xtol: object,
-    gtol: object,
-    maxfev: object,
-    epsfcn: object,
-    factor: object,
-    diag: object,
-    col_deriv: bool,
-    n: int,
-) -> Settings:
-    """Check leastsq's options for a problem of n variables (TypeError/ValueError naming them)."""
-    return Settings(
-        _as_float(ftol, "ftol"),
-        _as_float(xtol, "xtol"),
-        _as_float(gtol, "gtol"),
-        _as_fortran_int(maxfev, "maxfev"),
-        None if epsfcn is None else _as_float(epsfcn, "epsfcn"),
-        _as_float(factor, "factor"),
-        _scale_factors(diag, n),
-        col_deriv,
-    )
 
 
 # What one run of lmdif or lmder gave, before leastsq shapes it SciPy's way: x, fvec
@@ -253,16 +193,18 @@ def minimize(
         # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
         # MINPACK's own first call (see Fit in _trampoline.c).
         first = func(x.copy(), *args)
-        fvec0, scalar_residual, epsilon = _first_residuals(first)
+        fvec0, scalar_residual, epsilon = _first_residuals(first, n)
         del first  # keep no reference to the user's array during the fit
-        if m is not None and _as_fortran_int(m, "m") != fvec0.shape[0]:
+        if m is not None and as_fortran_int(m, "m") != fvec0.shape[0]:
             raise TypeError(f"m={m}, but func returned {fvec0.shape[0]} residuals at x0")
         m = fvec0.shape[0]
     else:
         m = compiled_residual_count(m)
         fvec0, scalar_residual, epsilon = None, False, _FLOAT64_EPS
-    if n > m or m > _FORTRAN_INT_MAX // n:
+    if n > m or m > FORTRAN_INT_MAX // n:
         check_sizes(n, m)
+    if m * n >= _UNCHECKED_VALUES:
+        check_large_fit(m, n)
     # With only compiled callbacks, MINPACK runs with the GIL released.
     release_gil = (
         callback is None
@@ -276,7 +218,9 @@ def minimize(
     if Dfun is None:
         if maxfev == 0:
             maxfev = 200 * (n + 1)
-        fit = Fit(func, args, fvec0, check_residuals, None, None, False, func_code, None, callback)
+        fit = Fit(
+            n, func, args, fvec0, check_residuals, None, None, False, func_code, None, callback
+        )
         del fvec0  # the fit frees it once MINPACK's first call has used it
         x, fvec, info, nfev, fjac, ipvt, qtf = fit.run(
             _minpack.lmdif_nogil if release_gil else _minpack.lmdif, lmdif_fcn,
@@ -289,7 +233,7 @@ def minimize(
             maxfev = 100 * (n + 1)
         jac_code = None if compiled_jac is None else compiled_jac.description()
         fit = Fit(
-            func, args, fvec0, check_residuals, Dfun, check_jacobian, col_deriv, func_code,
+            n, func, args, fvec0, check_residuals, Dfun, check_jacobian, col_deriv, func_code,
             jac_code, callback,
         )  # fmt: skip
         del fvec0
@@ -308,6 +252,8 @@ def minimize(
     if fit.pending is not None:
         # MINPACK rejected the input before its first call: report func(x0), as SciPy does.
         fvec = fit.pending
+    if fit.verdict:
+        info = fit.verdict  # stopped by the non-finite rules (MINPACK's info is then -1)
     # SciPy hands back a scalar residual as a scalar.
     residuals = fvec[0] if scalar_residual else fvec
     return x, residuals, fjac, info, nfev, njev, ipvt, qtf, maxfev, bool(fit.stopped_by_callback)
@@ -453,9 +399,7 @@ def leastsq(
     x, fvec, fjac, info, nfev, njev, ipvt, qtf, maxfev, callback_stop = minimize(
         func, x, args, Dfun, settings, m, None, callback
     )
-    ftol, xtol, gtol = settings.ftol, settings.xtol, settings.gtol
-
-    text = STOPPED_BY_CALLBACK if callback_stop else message(info, ftol, xtol, gtol, maxfev)
+    text = STOPPED_BY_CALLBACK if callback_stop else message(info, settings, maxfev)
     if not full_output:
         if info in FAILURE or (info < 0 and not callback_stop):
             warnings.warn(text, RuntimeWarning, stacklevel=2)

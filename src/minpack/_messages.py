@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+from minpack._options import Settings, improper_input
+from minpack._trampoline import NONFINITE_AT_X0, NONFINITE_JACOBIAN
+
 # ier values with which leastsq reports a solution (cov_x is computed for these).
 SUCCESS = frozenset({1, 2, 3, 4})
 # ier values that leastsq warns about when full_output is false, besides the
 # negative ones: a compiled func or Dfun stopped the fit by setting iflag < 0.
-FAILURE = frozenset({5, 6, 7, 8})
+# NONFINITE_AT_X0 and NONFINITE_JACOBIAN (9 and 10) are this package's own: the
+# non-finite rules stopped the fit (README, "Non-finite values").
+FAILURE = frozenset({5, 6, 7, 8, NONFINITE_AT_X0, NONFINITE_JACOBIAN})
 # MINPACK's info for improper input; leastsq raises TypeError for it.
 IMPROPER_INPUT = 0
 # What leastsq says when its iteration callback stopped the fit (ier is then -1).
 STOPPED_BY_CALLBACK = "The fit was stopped by the callback, which returned True."
 
 
-def message(ier: int, ftol: float, xtol: float, gtol: float, maxfev: int) -> str:
-    """Return SciPy's message for ``ier``, with the tolerances filled in."""
+def message(ier: int, settings: Settings, maxfev: int) -> str:
+    """Return SciPy's message for ``ier``, with the options filled in.
+
+    For ier 0 SciPy's sentence is followed by the option that MINPACK rejected.
+    """
+    ftol, xtol, gtol = settings.ftol, settings.xtol, settings.gtol
     if ier < 0:
         return f"The fit was stopped by func or Dfun, which set iflag = {ier}."
     if ier == 0:
-        return "Improper input parameters."
+        return f"Improper input parameters. {improper_input(settings, maxfev)}"
     if ier == 1:
         return (
             "Both actual and predicted relative reductions in the sum of squares\n"
@@ -54,4 +63,11 @@ def message(ier: int, ftol: float, xtol: float, gtol: float, maxfev: int) -> str
             f"gtol={gtol:f} is too small, func(x) is orthogonal to the columns of\n"
             "  the Jacobian to machine precision."
         )
-    raise ValueError(f"ier must be negative or an integer from 0 to 8, not {ier!r}")
+    if ier == NONFINITE_AT_X0:
+        return "func returned NaN or infinity at x0: the fit did not start."
+    if ier == NONFINITE_JACOBIAN:
+        return (
+            "The Jacobian at x contains NaN or infinity (from Dfun, or from func at a\n"
+            "  point of the forward differences): the fit stopped at x, the last iterate."
+        )
+    raise ValueError(f"ier must be negative or an integer from 0 to 10, not {ier!r}")

@@ -8,6 +8,8 @@ from numpy.typing import NDArray
 lmdif_fcn: object
 lmder_fcn: object
 capi: dict[str, object]
+NONFINITE_AT_X0: int
+NONFINITE_JACOBIAN: int
 
 def all_finite(x: NDArray[np.float64], /) -> bool: ...
 def enorm(v: NDArray[np.float64], /) -> float: ...
@@ -45,6 +47,7 @@ class Fit:
     def pending(self) -> NDArray[np.float64] | None: ...
     def __init__(
         self,
+        n: int,
         func: object,
         args: tuple[Any, ...],
         pending: NDArray[np.float64] | None,
@@ -58,4 +61,6 @@ class Fit:
     ) -> None: ...
     @property
     def stopped_by_callback(self) -> int: ...
+    @property
+    def verdict(self) -> int: ...
     def run(self, routine: Callable[..., Any], *arguments: Any) -> Any: ...

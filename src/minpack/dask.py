@@ -63,14 +63,9 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 from minpack._batch import BatchResult, _worker_count
 from minpack._batch import leastsq_batch as _leastsq_batch
 from minpack._compiled import compiled
-from minpack._leastsq import (
-    Settings,
-    check_no_args,
-    check_settings,
-    check_sizes,
-    compiled_residual_count,
-)
+from minpack._leastsq import check_no_args, check_sizes, compiled_residual_count
 from minpack._messages import message
+from minpack._options import Settings, check_settings
 
 __all__ = ["DaskBatchResult", "leastsq_batch"]
 
@@ -140,8 +135,7 @@ class DaskBatchResult:
         str
             The message, as ``minpack.BatchResult.message`` gives it.
         """
-        return message(int(ier), self.settings.ftol, self.settings.xtol, self.settings.gtol,
-                       self.maxfev)  # fmt: skip
+        return message(int(ier), self.settings, self.maxfev)
 
     def compute(self, **kwargs: Any) -> BatchResult:
         """Compute every array in one pass and return them as a `minpack.BatchResult`.

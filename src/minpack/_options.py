@@ -1,0 +1,160 @@
+"""leastsq's options (tolerances, maxfev, epsfcn, factor, diag): converted and checked.
+
+Two kinds of bad value.  What SciPy passes on to MINPACK and MINPACK rejects
+(negative tolerances, ``maxfev < 0``, ``factor <= 0``, ``diag`` entries ``<= 0``)
+keeps SciPy's contract: ``ier`` 0, improper input, with a message that names
+the option (`improper_input`).  What MINPACK would not reject but cannot mean
+anything (NaN, a count its 32-bit integers cannot hold) is a ``ValueError``
+naming the option before anything runs: MINPACK's tests compare with ``<``, and
+every comparison with NaN is false.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from minpack._memory import UNCHECKED_BYTES, check_allocation
+from minpack._trampoline import all_finite
+
+FloatArray = NDArray[np.float64]
+
+# MINPACK counts in Fortran default INTEGERs: 32 bits.
+FORTRAN_INT_MAX = 2**31 - 1
+_FLOAT64 = np.dtype(np.float64)
+# Arrays this small are copied without asking check_allocation.
+_SMALL = UNCHECKED_BYTES // 8
+
+
+def as_float(value: object, name: str) -> float:
+    """Convert a tolerance-like argument to float, or raise ``TypeError`` naming it."""
+    if type(value) is float:  # the common case, without a call to float()
+        return value
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, not {value!r}") from None
+
+
+def _not_nan(value: object, name: str) -> float:
+    """Convert to float and reject NaN, which MINPACK's tests would let through."""
+    number = as_float(value, name)
+    if number != number:  # NaN, without a call to math.isnan
+        raise ValueError(f"{name} must not be NaN")
+    return number
+
+
+def _finite(value: object, name: str) -> float:
+    """Convert to float and reject NaN and infinity."""
+    number = as_float(value, name)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, not {number!r}")
+    return number
+
+
+def as_fortran_int(value: object, name: str, limit: int = FORTRAN_INT_MAX) -> int:
+    """Convert an integer argument that MINPACK receives as a 32-bit INTEGER."""
+    if type(value) is int and value <= limit:
+        return value
+    if isinstance(value, bool):  # an int to operator.index, but never meant as a count
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    try:
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {value!r}") from None
+    if number > limit:
+        raise ValueError(f"{name}={number} is larger than MINPACK's limit {limit}")
+    return number
+
+
+def real_input(value: object, name: str) -> NDArray[Any]:
+    """Return ``value`` as an array of real numbers, without copying, or raise ``TypeError``."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of real numbers, not dtype {array.dtype}")
+    return array
+
+
+def real_array(value: object, name: str) -> FloatArray:
+    """Return ``value`` as a new float64 array of its shape, or raise ``TypeError`` naming it."""
+    if type(value) is np.ndarray and value.dtype is _FLOAT64 and value.size < _SMALL:
+        return value.copy()  # the common case, without conversions
+    array = real_input(value, name)
+    check_allocation(8 * array.size, name)
+    return array.astype(np.float64, order="C")
+
+
+def _scale_factors(diag: object, n: int) -> FloatArray | None:
+    """Return the user's ``diag`` as n finite float64 scale factors, or None."""
+    if diag is None:
+        return None
+    given = real_input(diag, "diag")
+    if given.size != n:  # before the copy: a broadcast view may be larger than memory
+        raise ValueError(f"diag must have one entry per variable (n={n}), not {given.size}")
+    scale = given.astype(np.float64).reshape(-1)
+    if not all_finite(scale):
+        raise ValueError("diag must be finite; it contains NaN or infinity")
+    return scale
+
+
+class Settings(NamedTuple):
+    """leastsq's options, checked: what every fit of a batch shares."""
+
+    ftol: float
+    xtol: float
+    gtol: float
+    maxfev: int  # 0: MINPACK's default for the routine
+    step: float | None  # epsfcn, or None for the machine epsilon of func's dtype
+    factor: float
+    diag: FloatArray | None  # None: MINPACK scales the variables itself
+    col_deriv: bool
+
+
+def check_settings(
+    ftol: object,
+    xtol: object,
+    gtol: object,
+    maxfev: object,
+    epsfcn: object,
+    factor: object,
+    diag: object,
+    col_deriv: bool,
+    n: int,
+) -> Settings:
+    """Check leastsq's options for a problem of n variables (TypeError/ValueError naming them).
+
+    ``maxfev`` is limited so that MINPACK's count of evaluations cannot overflow: lmdif
+    tests it after each trial point, by when a Jacobian may have added n evaluations.
+    """
+    return Settings(
+        _not_nan(ftol, "ftol"),
+        _not_nan(xtol, "xtol"),
+        _not_nan(gtol, "gtol"),
+        as_fortran_int(maxfev, "maxfev", FORTRAN_INT_MAX - n),
+        None if epsfcn is None else _finite(epsfcn, "epsfcn"),
+        _finite(factor, "factor"),
+        _scale_factors(diag, n),
+        col_deriv,
+    )
+
+
+def improper_input(settings: Settings, maxfev: int) -> str:
+    """Name the option for which MINPACK answered ``info`` 0 (its own checks, in its order)."""
+    for name in ("ftol", "xtol", "gtol"):
+        value = getattr(settings, name)
+        if value < 0:
+            return f"{name}={value!r} is negative."
+    if maxfev <= 0:
+        return f"maxfev={maxfev} is not positive (0 asks for the default)."
+    if settings.factor <= 0:
+        return f"factor={settings.factor!r} is not positive."
+    if settings.diag is not None and not (settings.diag > 0).all():
+        return "diag has an entry that is not positive."
+    return "MINPACK rejected the sizes."  # never: leastsq checks m and n itself
