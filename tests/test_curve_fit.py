@@ -318,8 +318,22 @@ SIGMA_ERRORS = {
 @pytest.mark.parametrize("sigma", list(SIGMA_ERRORS.values()), ids=list(SIGMA_ERRORS))
 def test_bad_sigma_raises_value_error_like_scipy(sigma: np.ndarray) -> None:
     ours = outcome(minpack.curve_fit, func, XDATA, YDATA, sigma=sigma)
-    assert ours == outcome(scipy_optimize.curve_fit, func, XDATA, YDATA, sigma=sigma)
-    assert ours[0] == "ValueError"
+    theirs = outcome(scipy_optimize.curve_fit, func, XDATA, YDATA, sigma=sigma)
+    assert ours[0] == theirs[0] == "ValueError"
+    if np.isnan(sigma).any():  # SciPy: "array must not contain infs or NaNs", naming nothing
+        assert ours[1] == "`sigma` must be finite."
+    else:
+        assert ours == theirs
+
+
+@pytest.mark.parametrize(
+    "sigma", [np.zeros(50), np.where(np.arange(50) == 7, 0.0, 1.0), 0.0, np.inf],
+    ids=["zeros", "one zero", "scalar zero", "infinite"],
+)  # fmt: skip
+def test_sigma_with_zeros_or_infinity_is_a_value_error(sigma: Any) -> None:
+    # SciPy divides by it (a RuntimeWarning) and fits with infinite or zero weights.
+    with pytest.raises(ValueError, match="`sigma` must"):
+        minpack.curve_fit(func, XDATA, YDATA, sigma=sigma)
 
 
 # --- NaN handling: check_finite and nan_policy --------------------------------------------

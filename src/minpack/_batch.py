@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minpack._compiled import Compiled, compiled
+from minpack._compiled import Compiled
 from minpack._covariance import upper_triangle
 from minpack._leastsq import (
     check_no_args,
     check_sizes,
+    compiled_or_callable,
     compiled_residual_count,
     fit_buffer_bytes,
     minimize,
@@ -91,10 +92,19 @@ def _worker_count(workers: object) -> int:
 
 def _data_rows(data: object, count: int) -> FloatArray:
     """Return data as float64 C-contiguous rows for compiled callbacks (no copy if it is)."""
-    rows = np.ascontiguousarray(data, dtype=np.float64)
-    if rows.shape[:1] != (count,):
-        raise ValueError(f"data must have {count} rows, not shape {rows.shape}")
-    return rows
+    try:
+        given = np.asarray(data)
+        if given.dtype.kind == "c":  # NumPy would drop the imaginary part, with a warning
+            raise TypeError(f"dtype {given.dtype} is complex")
+        if given.shape[:1] != (count,):
+            raise ValueError(f"data must have {count} rows, not shape {given.shape}")
+        if given.dtype != np.float64 or not given.flags.c_contiguous:
+            check_allocation(8 * given.size, "data as float64 rows")
+        return np.ascontiguousarray(given, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        if str(error).startswith("data"):
+            raise
+        raise type(error)(f"data must be an array of real numbers: {error}") from None
 
 
 def _starting_points(x0: object, count: int | None) -> FloatArray:
@@ -215,7 +225,9 @@ def _fit_compiled(
     lock = threading.Lock()
     failures: list[BaseException] = []
 
-    finished = [threading.Event() for _ in range(workers)]
+    # No more threads than chunks: a large workers costs nothing.
+    threads = min(workers, -(-count // _CHUNK))
+    finished = [threading.Event() for _ in range(threads)]
 
     def work(advance: Callable[[int], None], done_event: threading.Event) -> None:
         try:
@@ -376,8 +388,8 @@ def leastsq_batch(
 
     # MINPACK's limit when maxfev=0, as leastsq sets it.
     maxfev = settings.maxfev or (200 if Dfun is None else 100) * (n + 1)
-    compiled_func = compiled(func, "func")
-    compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun")
+    compiled_func = compiled_or_callable(func, "func", None)
+    compiled_jac = None if Dfun is None else compiled_or_callable(Dfun, "Dfun", None)
     results = _Outputs.bytes(count, n)
     if compiled_func is not None and (Dfun is None or compiled_jac is not None):
         m = compiled_residual_count(m)

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
     """Name a returned object for an error message without printing large data."""
     if isinstance(value, np.ndarray):
         return f"an array of dtype {value.dtype} and shape {value.shape}"
@@ -36,10 +36,10 @@ def as_real_array(value: object, name: str) -> FloatArray:
         array = np.asarray(value)
     except (TypeError, ValueError) as exc:  # e.g. ragged nested sequences
         raise TypeError(
-            f"{name} must return an array of real numbers, not {_describe(value)}"
+            f"{name} must return an array of real numbers, not {describe(value)}"
         ) from exc
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must return an array of real numbers, not {_describe(array)}")
+        raise TypeError(f"{name} must return an array of real numbers, not {describe(array)}")
     return array.astype(np.float64, copy=False)
 
 

@@ -11,7 +11,9 @@ from typing import Any, Literal, overload
 import numpy as np
 from numpy.typing import NDArray
 
+from minpack._callback import describe
 from minpack._leastsq import leastsq
+from minpack._options import real_input
 from minpack._trampoline import all_finite
 
 FloatArray = NDArray[np.float64]
@@ -98,9 +100,17 @@ def _finite(array: FloatArray) -> bool:
     return bool(np.isfinite(array).all())
 
 
-def _float_data(values: Any, check_finite: bool) -> FloatArray:
-    """Convert data to a float64 array, rejecting NaN and infinity if ``check_finite``."""
-    array: FloatArray = np.asarray(values, float)
+def _float_data(values: Any, check_finite: bool, name: str) -> FloatArray:
+    """Convert data to a float64 array, rejecting NaN and infinity if ``check_finite``.
+
+    Complex data is a ``TypeError``: SciPy drops the imaginary part with a warning.
+    """
+    if np.iscomplexobj(values):
+        raise TypeError(f"{name} must be real, not complex")
+    try:
+        array: FloatArray = np.asarray(values, float)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{name} must be an array of real numbers: {error}") from None
     if check_finite and not _finite(array):
         raise ValueError("array must not contain infs or NaNs")
     return array
@@ -151,17 +161,31 @@ def _whitening(sigma: Any, m: int) -> tuple[FloatArray | None, FloatArray | None
     """
     if sigma is None:
         return None, None
-    sigma = np.asarray(sigma)
+    sigma = real_input(sigma, "sigma")
+    if not np.isfinite(sigma).all():
+        raise ValueError("`sigma` must be finite.")
     if sigma.size == 1 or sigma.shape == (m,):
+        if not sigma.all():  # an infinite weight: no fit could mean anything
+            raise ValueError("`sigma` must not contain zeros: they are standard deviations.")
         return 1.0 / sigma, None
     if sigma.shape != (m, m):
         raise ValueError("`sigma` has incorrect shape.")
-    covariance = np.asarray_chkfinite(sigma, float)
+    covariance = np.asarray(sigma, float)
     try:
         factor = np.linalg.cholesky(covariance)
     except np.linalg.LinAlgError as error:
         raise ValueError("`sigma` must be positive definite.") from error
     return None, np.asarray(np.linalg.inv(factor), dtype=np.float64)
+
+
+def _mismatch(name: str, value: object, expected: str, error: Exception) -> Exception:
+    """Return the error for what ``f`` or ``jac`` returned when it cannot meet the data.
+
+    The arithmetic that met it is curve_fit's own (``f - ydata``, the weights), so its
+    NumPy message would name no argument; the user's own exceptions never come here.
+    """
+    kind = TypeError if isinstance(error, TypeError) else ValueError
+    return kind(f"{name} returned {describe(value)}; expected {expected}")
 
 
 def _residuals(
@@ -172,21 +196,40 @@ def _residuals(
     inverse_factor: FloatArray | None,
 ) -> Callable[[FloatArray], Any]:
     """Return ``leastsq``'s func: the weighted difference between model and data."""
+    expected = f"{ydata.size} values, one per data point"
+
     if inverse_factor is not None:
 
         def correlated(params: FloatArray) -> Any:
-            return inverse_factor @ (f(xdata, *params) - ydata)
+            model = f(xdata, *params)
+            try:
+                difference = model - ydata
+                if difference.dtype != np.float64 or _finite(difference):
+                    return inverse_factor @ difference
+                # The zeros of inv(L) times infinity: NaN, which the fit rejects, not a warning.
+                with np.errstate(invalid="ignore", over="ignore"):
+                    return inverse_factor @ difference
+            except (TypeError, ValueError) as error:
+                raise _mismatch("f", model, expected, error) from error
 
         return correlated
     if weights is not None:
 
         def weighted(params: FloatArray) -> Any:
-            return weights * (f(xdata, *params) - ydata)
+            model = f(xdata, *params)
+            try:
+                return weights * (model - ydata)
+            except (TypeError, ValueError) as error:
+                raise _mismatch("f", model, expected, error) from error
 
         return weighted
 
     def plain(params: FloatArray) -> Any:
-        return f(xdata, *params) - ydata
+        model = f(xdata, *params)
+        try:
+            return model - ydata
+        except (TypeError, ValueError) as error:
+            raise _mismatch("f", model, expected, error) from error
 
     return plain
 
@@ -198,17 +241,26 @@ def _jacobian(
     inverse_factor: FloatArray | None,
 ) -> Callable[[FloatArray], Any]:
     """Return ``leastsq``'s Dfun: ``jac``'s rows weighted as `_residuals` weights residuals."""
+    expected = "one row per data point"
     if inverse_factor is not None:
 
         def correlated(params: FloatArray) -> Any:
-            return inverse_factor @ np.asarray(jac(xdata, *params))
+            value = jac(xdata, *params)
+            try:
+                return inverse_factor @ np.asarray(value)
+            except (TypeError, ValueError) as error:
+                raise _mismatch("jac", value, expected, error) from error
 
         return correlated
     if weights is not None:
         row_weights = weights[:, np.newaxis] if weights.ndim == 1 else weights
 
         def weighted(params: FloatArray) -> Any:
-            return row_weights * np.asarray(jac(xdata, *params))
+            value = jac(xdata, *params)
+            try:
+                return row_weights * np.asarray(value)
+            except (TypeError, ValueError) as error:
+                raise _mismatch("jac", value, expected, error) from error
 
         return weighted
 
@@ -459,8 +511,12 @@ def curve_fit(
         n = _parameter_count(f)
         p0 = np.ones(n)
     else:
-        p0 = np.atleast_1d(p0)
+        p0 = np.atleast_1d(real_input(p0, "p0"))
         n = p0.size
+        if n == 0:
+            raise TypeError("p0 is empty; curve_fit needs at least one parameter")
+        if not _finite(p0.astype(float).reshape(-1)):
+            raise ValueError("p0 must be finite; it contains NaN or infinity")
     if bounds is not _UNBOUNDED:
         _require_unbounded(bounds)
     _check_method(method, jac)
@@ -471,9 +527,9 @@ def curve_fit(
     if check_finite is None:
         check_finite = nan_policy is None
 
-    ydata = _float_data(ydata, check_finite)
+    ydata = _float_data(ydata, check_finite, "ydata")
     if isinstance(xdata, (list, tuple, np.ndarray)):
-        xdata = _float_data(xdata, check_finite)
+        xdata = _float_data(xdata, check_finite, "xdata")
     if ydata.size == 0:
         raise ValueError("`ydata` must not be empty!")
     if nan_policy is not None and not check_finite:

@@ -20,7 +20,7 @@ from minpack._callback import (
     epsfcn_dtype,
     residual_vector,
 )
-from minpack._compiled import PYTHON_CALLABLES, compiled
+from minpack._compiled import PYTHON_CALLABLES, Compiled, compiled
 from minpack._covariance import covariance_from_qr
 from minpack._memory import UNCHECKED_BYTES, check_allocation
 from minpack._messages import (
@@ -112,6 +112,14 @@ def _initial_point(x0: object) -> FloatArray:
     return x
 
 
+def compiled_or_callable(function: object, name: str, user_data: int | None) -> Compiled | None:
+    """Return ``function`` as compiled code, or None for a Python callable; else TypeError."""
+    code = compiled(function, name, user_data)
+    if code is None and not callable(function):
+        raise TypeError(f"{name} must be callable or a compiled function, not {function!r}")
+    return code
+
+
 def compiled_residual_count(m: object) -> int:
     """Return ``m``, which a compiled func requires (it cannot be called to find out)."""
     if m is None:
@@ -187,8 +195,12 @@ def minimize(
     else:
         scale, mode = diag.copy(), _MODE_USER_SCALING  # MINPACK's diag is in and out
 
-    compiled_func = None if type(func) in PYTHON_CALLABLES else compiled(func, "func", user_data)
-    compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun", user_data)
+    compiled_func = (
+        None if type(func) in PYTHON_CALLABLES else compiled_or_callable(func, "func", user_data)
+    )
+    compiled_jac = None if Dfun is None else compiled_or_callable(Dfun, "Dfun", user_data)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, not {callback!r}")
     if compiled_func is None:
         # The one evaluation at x0: it tells m and epsfcn's dtype, and it answers
         # MINPACK's own first call (see Fit in _trampoline.c).

@@ -63,7 +63,12 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 from minpack._batch import BatchResult, _worker_count
 from minpack._batch import leastsq_batch as _leastsq_batch
 from minpack._compiled import compiled
-from minpack._leastsq import check_no_args, check_sizes, compiled_residual_count
+from minpack._leastsq import (
+    check_no_args,
+    check_sizes,
+    compiled_or_callable,
+    compiled_residual_count,
+)
 from minpack._messages import message
 from minpack._options import Settings, check_settings
 
@@ -496,8 +501,8 @@ def leastsq_batch(
         raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
     settings = check_settings(ftol, xtol, gtol, maxfev, epsfcn, factor, diag, bool(col_deriv), n)
     _worker_count(workers)  # the TypeError for a bad count, now
-    compiled_func = compiled(func, "func")
-    compiled_jac = None if Dfun is None else compiled(Dfun, "Dfun")
+    compiled_func = compiled_or_callable(func, "func", None)
+    compiled_jac = None if Dfun is None else compiled_or_callable(Dfun, "Dfun", None)
     if compiled_func is not None and (Dfun is None or compiled_jac is not None):
         check_sizes(n, compiled_residual_count(m))
         check_no_args(args)
