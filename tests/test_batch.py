@@ -880,3 +880,29 @@ def test_memory_grows_with_k_n_squared_not_k_m_n(lib):
         assert result.ier[k] == ier and result.nfev[k] == info["nfev"]
         assert bits(result.x[k]).tobytes() == bits(x).tobytes()
         assert bits(result.cov_x[k]).tobytes() == bits(cov_x).tobytes()
+
+
+def test_complex_data_is_a_type_error_naming_data(lib):
+    # NumPy would drop the imaginary part with a ComplexWarning.
+    rows = decay_rows(3).astype(complex)
+    with pytest.raises(TypeError, match="data must be an array of real numbers: dtype complex128"):
+        leastsq_batch(compiled_form(lib, "decay", "ctypes"), X0, data=rows, m=M)
+
+
+def test_more_workers_than_chunks_start_one_thread_per_chunk():
+    # 4 problems are one chunk: one worker thread, however many workers are allowed.
+    threads_seen = []
+    signature = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_double),
+                                 ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_int),
+                                 ctypes.c_void_p)  # fmt: skip
+
+    @signature
+    def line(m, n, x, fvec, iflag, user_data):
+        threads_seen.append(threading.active_count())
+        for i in range(m):
+            fvec[i] = x[0] * T[i] + x[1] - T[i]
+
+    before = threading.active_count()
+    result = leastsq_batch(line, np.zeros((4, 2)), m=M, workers=10**9)
+    assert result.success.all()
+    assert set(threads_seen) == {before + 1}

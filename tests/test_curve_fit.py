@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -707,3 +708,34 @@ def test_nist_start2_default_is_scipy_with_fortran_machine_epsilon(name: str) ->
 def test_nist_start2_default_reaches_scipys_minimum(name: str) -> None:
     f, x, y, p0 = nist_problem(name)
     assert_same_minimum(*fit_both(f, x, y, p0=p0), np.size(y))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "text"),
+    [
+        (dict(ydata=YDATA.astype(complex)), TypeError, "ydata must be real, not complex"),
+        (dict(xdata=XDATA + 1j), TypeError, "xdata must be real, not complex"),
+        (dict(ydata=["a"] * 50), ValueError, "ydata must be an array of real numbers"),
+        (dict(p0=[1.0, np.nan, 0.0]), ValueError, "p0 must be finite"),
+        (dict(p0=["a", "b", "c"]), TypeError, "p0 must be an array of real numbers"),
+        (dict(p0=[]), TypeError, "p0 is empty"),
+    ],
+    ids=["complex ydata", "complex xdata", "string ydata", "NaN p0", "string p0", "empty p0"],
+)
+def test_bad_data_and_p0_are_errors_naming_them(kwargs: Any, error: Any, text: str) -> None:
+    # SciPy drops an imaginary part with a ComplexWarning, and names x0 for p0.
+    arguments = {"xdata": XDATA, "ydata": YDATA, **kwargs}
+    with pytest.raises(error, match=re.escape(text)):
+        minpack.curve_fit(func, **arguments)
+
+
+@pytest.mark.parametrize("sigma", [None, SIGMA, np.diag(SIGMA**2)], ids=["none", "1-D", "2-D"])
+def test_a_model_of_the_wrong_length_is_a_value_error_naming_f(sigma: Any) -> None:
+    # SciPy lets NumPy's broadcasting error through, which names no argument.
+    def short(x: Any, a: float, b: float, c: float) -> Any:
+        return func(x, a, b, c)[:-1]
+
+    with pytest.raises(
+        ValueError, match=r"^f returned an array of dtype float64 and shape \(49,\)"
+    ):
+        minpack.curve_fit(short, XDATA, YDATA, sigma=sigma)

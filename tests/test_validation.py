@@ -201,3 +201,13 @@ def _literal(text):
     import re
 
     return re.escape(text)
+
+
+@pytest.mark.parametrize("role", ["func", "Dfun", "callback"])
+@pytest.mark.parametrize("value", [12345, "residuals", np.ones(3)], ids=["int", "str", "array"])
+def test_something_not_callable_is_a_type_error_naming_it(role, value, capfd):
+    kwargs = {"func": line, role: value}
+    func = kwargs.pop("func")
+    with pytest.raises(TypeError, match=f"^{role} must be callable"):
+        leastsq(func, [1.0, 1.0], **kwargs)
+    assert capfd.readouterr() == ("", "")
