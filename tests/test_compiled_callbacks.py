@@ -8,10 +8,12 @@ the bits, call counts and ``ier`` of the fit through Python.
 """
 
 import ctypes
+import gc
 import math
 import re
 import sys
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -728,3 +730,34 @@ def test_m_must_be_an_integer_not_a_bool(lib):
     with pytest.raises(TypeError, match="m must be an integer, not True"):
         leastsq(lib.capsule("counted_decay", ctypes.addressof(counted)), X0, m=True)
     assert counted.calls == 0
+
+
+def test_a_ctypes_callback_is_freed_as_soon_as_its_caller_drops_it():
+    # Reading its address with ctypes.cast would put it in a reference cycle, freed only by
+    # the garbage collector: with what it holds (here a marker; in practice, data).
+    class Marker:
+        pass
+
+    double_p = ctypes.POINTER(ctypes.c_double)
+    signature = ctypes.CFUNCTYPE(
+        None, ctypes.c_int, ctypes.c_int, double_p, double_p, ctypes.POINTER(ctypes.c_int)
+    )
+    marker = Marker()
+    alive = weakref.ref(marker)
+
+    def residuals(m, n, x, fvec, iflag, held=marker):
+        for i in range(m):
+            fvec[i] = x[0] - i
+
+    func = signature(residuals)
+    del marker, residuals
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        x, ier = leastsq(func, [0.0], m=3)
+        assert ier in (1, 2, 3, 4)
+        del func
+        assert alive() is None
+    finally:
+        if enabled:
+            gc.enable()

@@ -739,3 +739,20 @@ def test_a_model_of_the_wrong_length_is_a_value_error_naming_f(sigma: Any) -> No
         ValueError, match=r"^f returned an array of dtype float64 and shape \(49,\)"
     ):
         minpack.curve_fit(short, XDATA, YDATA, sigma=sigma)
+
+
+def test_residuals_too_large_to_square_give_an_infinite_pcov_and_optimize_warning() -> None:
+    # The sum of squares overflows: SciPy multiplies cov_x by inf (RuntimeWarnings, NaN where
+    # cov_x is 0); here pcov is inf, with the warning for a covariance that cannot be estimated.
+    # A model that is huge at p0 only: the fit ends there, with those residuals.
+    calls = []
+
+    def huge_at_first(x: Any, a: float) -> Any:
+        calls.append(a)
+        values = np.array([2.0 * a - 1.0, 3.0 * a + 0.5])
+        return values * 1e300 if len(calls) == 1 else values
+
+    with pytest.warns(minpack.OptimizeWarning, match="could not be estimated"):
+        popt, pcov = minpack.curve_fit(huge_at_first, [0.0, 1.0], [1.0, 2.0], p0=[0.5])
+    assert np.isfinite(popt).all()
+    np.testing.assert_array_equal(pcov, [[np.inf]])

@@ -155,3 +155,29 @@ def test_nan_option_row(option):
     assert ier == {"factor": 5, "xtol": 4}.get(option, 2)
     with pytest.raises(ValueError, match=option):
         minpack.leastsq(decay, P0, **{option: np.nan})
+
+
+def test_overflowed_trial_point_row():
+    # The steps of r = a*p - c with a tiny slope grow until x + p overflows; this func
+    # answers zeros for a non-finite x.
+    def func(p):
+        if not np.isfinite(p).all():
+            return np.zeros(2)
+        return np.array([1e-299 * p[0] - 1e10] * 2)
+
+    with pytest.warns(RuntimeWarning, match="overflow"):  # SciPy's cov_x overflows, and says so
+        x, cov_x, info, mesg, ier = scipy_optimize.leastsq(
+            func, [1e302], full_output=True, maxfev=100
+        )
+    assert ier in (1, 2, 3, 4) and np.isinf(x).all()  # "success" at x = inf
+    x, cov_x, info, mesg, ier = minpack.leastsq(func, [1e302], full_output=True, maxfev=100)
+    assert ier in (1, 2, 3, 4) and np.isfinite(x).all()
+
+
+def test_improper_input_message_row():
+    with pytest.raises(TypeError, match=r"^Improper input parameters\.$"):
+        scipy_optimize.leastsq(decay, P0, factor=-1.0)
+    with pytest.raises(
+        TypeError, match=r"^Improper input parameters\. factor=-1\.0 is not positive\.$"
+    ):
+        minpack.leastsq(decay, P0, factor=-1.0)

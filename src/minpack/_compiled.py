@@ -123,7 +123,9 @@ def _compiled(callback: object, name: str) -> Compiled | None:
     if type(callback).__name__ == "PyCapsule":
         return _from_capsule(callback, name)
     if isinstance(callback, CFuncPtr):
-        address = ctypes.cast(callback, ctypes.c_void_p).value or 0
+        # Read the pointer in place: ctypes.cast would tie callback into a reference cycle,
+        # keeping it (and what it holds) alive until the next garbage collection.
+        address = ctypes.c_void_p.from_buffer(callback).value or 0
         return _from_ctypes(callback, address, name)
     numba_ctypes = getattr(callback, "ctypes", None)  # a numba cfunc
     if isinstance(numba_ctypes, CFuncPtr) and isinstance(getattr(callback, "address", None), int):

@@ -287,8 +287,12 @@ def _parameter_covariance(
         if m > n:
             # The sum of squares as np.sum(fvec**2) computes it (pairwise), without its
             # wrapper's overhead: the same bits as SciPy's.
-            scaled: FloatArray = cov_x * (np.add.reduce(fvec * fvec, axis=None) / (m - n))
-            return scaled
+            # Residuals beyond 1e154 overflow the sum of squares: inf, or NaN where cov_x
+            # has zeros, which is a covariance that could not be estimated.
+            with np.errstate(over="ignore", invalid="ignore"):
+                scaled: FloatArray = cov_x * (np.add.reduce(fvec * fvec, axis=None) / (m - n))
+            if not np.isnan(scaled).any():
+                return scaled
         pcov = np.full_like(cov_x, np.inf)
     warnings.warn(_COVARIANCE_UNKNOWN, OptimizeWarning, stacklevel=3)
     return pcov
