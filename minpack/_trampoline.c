@@ -89,6 +89,24 @@ finite_values(const double *values, size_t count)
     return all_ones == 0;
 }
 
+/* Copy count doubles and tell whether they are all finite, in one pass over the memory. */
+static int
+copy_finite_values(double *restrict destination, const double *restrict source, size_t count)
+{
+    const uint64_t exponent = UINT64_C(0x7ff0000000000000);
+    uint64_t all_ones = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t bits;
+        memcpy(&bits, &source[i], sizeof bits);
+        all_ones |= (uint64_t)((bits & exponent) == exponent);
+        destination[i] = source[i];
+    }
+    return all_ones == 0;
+}
+
+/* What guard_after is told of the values: not looked at yet, or found (not) finite. */
+#define VALUES_UNCHECKED (-1)
+
 /* One fit's state for the non-finite rules. */
 typedef struct {
     double *base_point; /* n values: x at MINPACK's latest iflag = 1 call */
@@ -137,18 +155,29 @@ guard_before(Guard *guard, int *iflag, int m, int n, double *x, double *out)
     return 1;
 }
 
-/* After evaluation `asked` (the iflag MINPACK passed) wrote count values to out. */
+/* Whether guard_after will look at the values of evaluation `asked`. */
+static int
+guard_checks(const Guard *guard, int asked)
+{
+    return asked == 2 || (asked == 1 && !guard->evaluated_x0);
+}
+
+/* After evaluation `asked` (the iflag MINPACK passed) wrote count values to out; finite
+ * is what the copy into out found, or VALUES_UNCHECKED. */
 static void
 guard_after(Guard *guard, int asked, int *iflag, int n, double *x, const double *out,
-            size_t count)
+            size_t count, int finite)
 {
     if (*iflag < 0) {
         return; /* the callback stopped the fit itself */
     }
+    if (finite == VALUES_UNCHECKED && guard_checks(guard, asked)) {
+        finite = finite_values(out, count);
+    }
     if (asked == 1) {
         if (!guard->evaluated_x0) {
             guard->evaluated_x0 = 1;
-            if (!finite_values(out, count)) {
+            if (!finite) {
                 guard->verdict = NONFINITE_AT_X0;
                 *iflag = STOP_FIT;
             }
@@ -156,7 +185,7 @@ guard_after(Guard *guard, int asked, int *iflag, int n, double *x, const double 
         /* At a trial point MINPACK rejects non-finite residuals itself: its test of the
          * actual reduction, p1*fnorm1 < fnorm, fails for NaN and infinity alike. */
     }
-    else if (asked == 2 && !finite_values(out, count)) {
+    else if (asked == 2 && !finite) {
         memcpy(x, guard->base_point, (size_t)n * sizeof(double));
         guard->verdict = NONFINITE_JACOBIAN;
         *iflag = STOP_FIT;
@@ -285,9 +314,22 @@ is_plain_float64(PyObject *value, int ndim)
            PyArray_ISNOTSWAPPED(array) && PyArray_ISALIGNED(array);
 }
 
-/* Copy func's result into fvec; -1 with an error set when the checker rejects it. */
+/* Copy m values into out; with finite, also tell whether they are all finite. */
+static void
+copy_values(double *out, const double *values, npy_intp m, int *finite)
+{
+    if (finite != NULL) {
+        *finite = copy_finite_values(out, values, (size_t)m);
+    }
+    else {
+        memcpy(out, values, (size_t)m * sizeof(double));
+    }
+}
+
+/* Copy func's result into fvec; -1 with an error set when the checker rejects it.  With
+ * finite, also tell whether the residuals are all finite. */
 static int
-store_residuals(Fit *fit, PyObject *value, double *fvec, npy_intp m)
+store_residuals(Fit *fit, PyObject *value, double *fvec, npy_intp m, int *finite)
 {
     PyObject *checked = NULL;
     if (!(is_plain_float64(value, 1) && PyArray_DIM((PyArrayObject *)value, 0) == m &&
@@ -298,25 +340,33 @@ store_residuals(Fit *fit, PyObject *value, double *fvec, npy_intp m)
         }
         value = checked;
     }
-    memcpy(fvec, PyArray_DATA((PyArrayObject *)value), (size_t)m * sizeof(double));
+    copy_values(fvec, PyArray_DATA((PyArrayObject *)value), m, finite);
     Py_XDECREF(checked);
     return 0;
 }
 
-/* Copy the rows x cols C-ordered matrix source into column-major fjac (leading dimension m). */
-static void
+/* Copy the rows x cols C-ordered matrix source into column-major fjac (leading dimension m);
+ * return whether its values are all finite. */
+static int
 copy_transposed(double *fjac, const double *source, npy_intp rows, npy_intp cols)
 {
+    const uint64_t exponent = UINT64_C(0x7ff0000000000000);
+    uint64_t all_ones = 0;
     for (npy_intp i = 0; i < rows; i++) {
         for (npy_intp j = 0; j < cols; j++) {
+            uint64_t bits;
+            memcpy(&bits, &source[i * cols + j], sizeof bits);
+            all_ones |= (uint64_t)((bits & exponent) == exponent);
             fjac[i + j * rows] = source[i * cols + j];
         }
     }
+    return all_ones == 0;
 }
 
-/* Copy Dfun's result into MINPACK's column-major m x n fjac. */
+/* Copy Dfun's result into MINPACK's column-major m x n fjac; *finite tells whether all of
+ * it is finite. */
 static int
-store_jacobian(Fit *fit, PyObject *value, double *fjac, npy_intp m, npy_intp n)
+store_jacobian(Fit *fit, PyObject *value, double *fjac, npy_intp m, npy_intp n, int *finite)
 {
     npy_intp rows = fit->col_deriv ? n : m, cols = fit->col_deriv ? m : n;
     PyObject *checked = NULL;
@@ -337,23 +387,24 @@ store_jacobian(Fit *fit, PyObject *value, double *fjac, npy_intp m, npy_intp n)
     int already_column_major = fit->col_deriv ? PyArray_IS_C_CONTIGUOUS(array)
                                               : PyArray_IS_F_CONTIGUOUS(array);
     if (already_column_major) {
-        memcpy(fjac, data, (size_t)(m * n) * sizeof(double));
+        *finite = copy_finite_values(fjac, data, (size_t)(m * n));
     }
     else {
         /* C-ordered (m, n), or F-ordered (n, m) with col_deriv: the same memory. */
-        copy_transposed(fjac, data, m, n);
+        *finite = copy_transposed(fjac, data, m, n);
     }
     Py_XDECREF(checked);
     return 0;
 }
 
-/* Fill fvec with the residuals at x; 0, or -1 with an error set. */
+/* Fill fvec with the residuals at x; 0, or -1 with an error set.  With finite, also tell
+ * whether they are all finite. */
 static int
-evaluate(Fit *fit, const double *x, double *fvec, npy_intp m, npy_intp n)
+evaluate(Fit *fit, const double *x, double *fvec, npy_intp m, npy_intp n, int *finite)
 {
     if (fit->pending != Py_None) {
         /* MINPACK's first call is at x0, where leastsq has evaluated func already. */
-        memcpy(fvec, PyArray_DATA((PyArrayObject *)fit->pending), (size_t)m * sizeof(double));
+        copy_values(fvec, PyArray_DATA((PyArrayObject *)fit->pending), m, finite);
         Py_SETREF(fit->pending, Py_NewRef(Py_None));
         return 0;
     }
@@ -361,7 +412,7 @@ evaluate(Fit *fit, const double *x, double *fvec, npy_intp m, npy_intp n)
     if (value == NULL) {
         return -1;
     }
-    int status = store_residuals(fit, value, fvec, m);
+    int status = store_residuals(fit, value, fvec, m, finite);
     Py_DECREF(value);
     return status;
 }
@@ -418,14 +469,16 @@ lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *iflag)
     if (!guard_before(&fit->guard, iflag, *m, *n, point, fvec)) {
         return;
     }
+    int finite = VALUES_UNCHECKED;
     if (fit->compiled_func.function != NULL) {
         call_compiled(&fit->compiled_func, *m, *n, x, fvec, iflag);
     }
-    else if (evaluate(fit, x, fvec, *m, *n) != 0) {
+    else if (evaluate(fit, x, fvec, *m, *n,
+                      guard_checks(&fit->guard, asked) ? &finite : NULL) != 0) {
         stop_with_error(fit, iflag);
         return;
     }
-    guard_after(&fit->guard, asked, iflag, *n, point, fvec, (size_t)*m);
+    guard_after(&fit->guard, asked, iflag, *n, point, fvec, (size_t)*m, finite);
 }
 
 /* MINPACK's fcn for lmder: iflag 1 asks for fvec, 2 for fjac. */
@@ -454,6 +507,7 @@ lmder_fcn(const int *m, const int *n, const double *x, double *fvec, double *fja
     double *out = asked == 2 ? fjac : fvec;
     size_t count = asked == 2 ? (size_t)*m * (size_t)*n : (size_t)*m;
     const Compiled *compiled = asked == 2 ? &fit->compiled_jac : &fit->compiled_func;
+    int finite = VALUES_UNCHECKED;
     if (compiled->function != NULL) {
         call_compiled(compiled, *m, *n, x, out, iflag);
     }
@@ -461,18 +515,19 @@ lmder_fcn(const int *m, const int *n, const double *x, double *fvec, double *fja
         int status;
         if (asked == 2) {
             PyObject *value = call_user(fit, fit->jac, x, *n);
-            status = value == NULL ? -1 : store_jacobian(fit, value, fjac, *m, *n);
+            status = value == NULL ? -1 : store_jacobian(fit, value, fjac, *m, *n, &finite);
             Py_XDECREF(value);
         }
         else {
-            status = evaluate(fit, x, fvec, *m, *n);
+            status = evaluate(fit, x, fvec, *m, *n,
+                              guard_checks(&fit->guard, asked) ? &finite : NULL);
         }
         if (status != 0) {
             stop_with_error(fit, iflag);
             return;
         }
     }
-    guard_after(&fit->guard, asked, iflag, *n, point, out, count);
+    guard_after(&fit->guard, asked, iflag, *n, point, out, count, finite);
 }
 
 /* Read (address, user_data, with_user_data) into compiled; None leaves it empty. */
@@ -773,7 +828,7 @@ batch_lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *
     double *point = (double *)x;
     if (guard_before(&call->guard, iflag, *m, *n, point, fvec)) {
         call_compiled(&call->func, *m, *n, x, fvec, iflag);
-        guard_after(&call->guard, asked, iflag, *n, point, fvec, (size_t)*m);
+        guard_after(&call->guard, asked, iflag, *n, point, fvec, (size_t)*m, VALUES_UNCHECKED);
     }
 }
 
@@ -790,11 +845,12 @@ batch_lmder_fcn(const int *m, const int *n, const double *x, double *fvec, doubl
     }
     if (asked == 2) {
         call_compiled(&call->jac, *m, *n, x, fjac, iflag);
-        guard_after(&call->guard, asked, iflag, *n, point, fjac, (size_t)*m * (size_t)*n);
+        guard_after(&call->guard, asked, iflag, *n, point, fjac, (size_t)*m * (size_t)*n,
+                    VALUES_UNCHECKED);
     }
     else {
         call_compiled(&call->func, *m, *n, x, fvec, iflag);
-        guard_after(&call->guard, asked, iflag, *n, point, fvec, (size_t)*m);
+        guard_after(&call->guard, asked, iflag, *n, point, fvec, (size_t)*m, VALUES_UNCHECKED);
     }
 }
 
@@ -964,6 +1020,27 @@ all_finite(PyObject *module, PyObject *value)
     Py_RETURN_TRUE;
 }
 
+/* all_smaller(x, limit): whether every |x_i| of a float64 vector is below limit (NaN: no). */
+static PyObject *
+all_smaller(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !is_plain_float64(args[0], 1) ||
+        !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)args[0]) || !PyFloat_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "all_smaller needs a C-contiguous float64 vector and a float");
+        return NULL;
+    }
+    const double *data = PyArray_DATA((PyArrayObject *)args[0]);
+    npy_intp size = PyArray_DIM((PyArrayObject *)args[0], 0);
+    double limit = PyFloat_AS_DOUBLE(args[1]);
+    for (npy_intp i = 0; i < size; i++) {
+        if (!(fabs(data[i]) < limit)) {
+            Py_RETURN_FALSE;
+        }
+    }
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef Fit_methods[] = {
     {"run", (PyCFunction)(void (*)(void))Fit_run, METH_FASTCALL,
      "run(routine, *arguments)\n--\n\nCall an f2py MINPACK wrapper with this fit active."},
@@ -1072,6 +1149,8 @@ capsule_parts(PyObject *module, PyObject *capsule)
 static PyMethodDef trampoline_functions[] = {
     {"all_finite", all_finite, METH_O,
      "all_finite(x)\n--\n\nWhether a float64 vector holds no NaN or infinity."},
+    {"all_smaller", (PyCFunction)(void (*)(void))all_smaller, METH_FASTCALL,
+     "all_smaller(x, limit)\n--\n\nWhether every |x_i| of a float64 vector is below limit."},
     {"batch_fit", batch_fit, METH_VARARGS,
      "batch_fit(func, jac, x, data_address, data_stride, start, stop, m, ftol, xtol, gtol,\n"
      "          maxfev, epsfcn, diag, factor, info, nfev, njev, fnorm, r, ipvt, stop_flag)\n"

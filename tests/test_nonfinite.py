@@ -299,3 +299,14 @@ def test_a_compiled_batch_stops_at_the_iterate_like_leastsq_with_ier_10():
     assert list(result.ier) == [10, 10, 10]
     np.testing.assert_array_equal(bits(result.x), bits(np.tile(x, (3, 1))))
     assert list(result.nfev) == [info["nfev"]] * 3
+
+
+def test_variances_beyond_the_largest_double_are_infinite_without_a_warning():
+    from minpack._covariance import covariance_from_qr
+
+    fjac = np.array([[1e-200, 1.0], [0.0, 1e-160], [0.5, 0.5]])
+    cov = covariance_from_qr(fjac, np.array([1, 0], dtype=np.intc))
+    assert np.isinf(cov).any() and not np.isnan(cov).any()
+    usual = covariance_from_qr(np.array([[2.0, 1.0], [0.0, 3.0], [0.5, 0.5]]),
+                               np.array([1, 0], dtype=np.intc))  # fmt: skip
+    np.testing.assert_allclose(usual, [[1 / 9, -1 / 18], [-1 / 18, 5 / 18]])
