@@ -1020,21 +1020,25 @@ all_finite(PyObject *module, PyObject *value)
     Py_RETURN_TRUE;
 }
 
-/* all_smaller(x, limit): whether every |x_i| of a float64 vector is below limit (NaN: no). */
+/* magnitudes_within(x, low, high): whether low < |x_i| < high for every x_i of a float64
+ * vector (never for NaN): cheap tests for values that need no np.errstate, or no division
+ * by zero. */
 static PyObject *
-all_smaller(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+magnitudes_within(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !is_plain_float64(args[0], 1) ||
-        !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)args[0]) || !PyFloat_CheckExact(args[1])) {
+    if (nargs != 3 || !is_plain_float64(args[0], 1) ||
+        !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)args[0]) || !PyFloat_CheckExact(args[1]) ||
+        !PyFloat_CheckExact(args[2])) {
         PyErr_SetString(PyExc_TypeError,
-                        "all_smaller needs a C-contiguous float64 vector and a float");
+                        "magnitudes_within needs a C-contiguous float64 vector and two floats");
         return NULL;
     }
     const double *data = PyArray_DATA((PyArrayObject *)args[0]);
     npy_intp size = PyArray_DIM((PyArrayObject *)args[0], 0);
-    double limit = PyFloat_AS_DOUBLE(args[1]);
+    double low = PyFloat_AS_DOUBLE(args[1]), high = PyFloat_AS_DOUBLE(args[2]);
     for (npy_intp i = 0; i < size; i++) {
-        if (!(fabs(data[i]) < limit)) {
+        double magnitude = fabs(data[i]);
+        if (!(low < magnitude && magnitude < high)) {
             Py_RETURN_FALSE;
         }
     }
@@ -1149,8 +1153,9 @@ capsule_parts(PyObject *module, PyObject *capsule)
 static PyMethodDef trampoline_functions[] = {
     {"all_finite", all_finite, METH_O,
      "all_finite(x)\n--\n\nWhether a float64 vector holds no NaN or infinity."},
-    {"all_smaller", (PyCFunction)(void (*)(void))all_smaller, METH_FASTCALL,
-     "all_smaller(x, limit)\n--\n\nWhether every |x_i| of a float64 vector is below limit."},
+    {"magnitudes_within", (PyCFunction)(void (*)(void))magnitudes_within, METH_FASTCALL,
+     "magnitudes_within(x, low, high)\n--\n\nWhether low < |x_i| < high for every x_i of a "
+     "float64 vector."},
     {"batch_fit", batch_fit, METH_VARARGS,
      "batch_fit(func, jac, x, data_address, data_stride, start, stop, m, ftol, xtol, gtol,\n"
      "          maxfev, epsfcn, diag, factor, info, nfev, njev, fnorm, r, ipvt, stop_flag)\n"

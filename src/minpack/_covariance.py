@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from minpack._trampoline import all_smaller
+from minpack._trampoline import magnitudes_within
 
 # Entries of inv(R) below this cannot overflow P inv(R) inv(R).T P.T: each product is below
 # 1e296, and a sum of n <= 46340 of them (m*n < 2**31 with m >= n) below 1e301.  Checking
@@ -58,7 +58,7 @@ def covariance_from_qr(
     inv_r = np.linalg.inv(r)
     permuted = np.empty_like(inv_r)
     permuted[ipvt] = inv_r
-    if all_smaller(inv_r.reshape(-1), NO_OVERFLOW):
+    if magnitudes_within(inv_r.reshape(-1), -1.0, NO_OVERFLOW):  # -1.0: no lower bound
         return permuted @ permuted.T
     # A nearly singular R gives variances beyond the largest double: inf, not a warning.
     with np.errstate(over="ignore", invalid="ignore"):

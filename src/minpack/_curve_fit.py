@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from minpack._callback import describe
 from minpack._leastsq import leastsq
 from minpack._options import real_input
-from minpack._trampoline import all_finite
+from minpack._trampoline import all_finite, magnitudes_within
 
 FloatArray = NDArray[np.float64]
 
@@ -22,6 +22,8 @@ FloatArray = NDArray[np.float64]
 # identity before any array is built.
 _UNBOUNDED: tuple[float, float] = (-np.inf, np.inf)
 _SUCCESS = (1, 2, 3, 4)
+# Residuals below this square and sum (m < 2**31 of them) without overflow.
+_SQUARES_FIT = 1e149
 _NAN_POLICIES = (None, "raise", "omit")
 _LEVENBERG_MARQUARDT_ONLY = (
     "minpack.curve_fit implements the Levenberg-Marquardt path of scipy.optimize.curve_fit "
@@ -105,11 +107,14 @@ def _float_data(values: Any, check_finite: bool, name: str) -> FloatArray:
 
     Complex data is a ``TypeError``: SciPy drops the imaginary part with a warning.
     """
-    if np.iscomplexobj(values):
-        raise TypeError(f"{name} must be real, not complex")
     try:
-        array: FloatArray = np.asarray(values, float)
+        given = np.asarray(values)
+        if given.dtype.kind == "c":
+            raise TypeError(f"{name} must be real, not complex")
+        array: FloatArray = given if given.dtype == np.float64 else np.asarray(given, float)
     except (TypeError, ValueError) as error:
+        if str(error).startswith(name):
+            raise
         raise type(error)(f"{name} must be an array of real numbers: {error}") from None
     if check_finite and not _finite(array):
         raise ValueError("array must not contain infs or NaNs")
@@ -162,6 +167,9 @@ def _whitening(sigma: Any, m: int) -> tuple[FloatArray | None, FloatArray | None
     if sigma is None:
         return None, None
     sigma = real_input(sigma, "sigma")
+    if sigma.shape == (m,) and sigma.dtype == np.float64 and sigma.flags.c_contiguous:
+        if magnitudes_within(sigma, 0.0, np.inf):  # the usual case, tested in C
+            return 1.0 / sigma, None
     if not np.isfinite(sigma).all():
         raise ValueError("`sigma` must be finite.")
     if sigma.size == 1 or sigma.shape == (m,):
@@ -287,10 +295,14 @@ def _parameter_covariance(
         if m > n:
             # The sum of squares as np.sum(fvec**2) computes it (pairwise), without its
             # wrapper's overhead: the same bits as SciPy's.
-            # Residuals beyond 1e154 overflow the sum of squares: inf, or NaN where cov_x
+            # -1.0: no lower bound
+            if type(fvec) is np.ndarray and magnitudes_within(fvec, -1.0, _SQUARES_FIT):
+                scaled: FloatArray = cov_x * (np.add.reduce(fvec * fvec, axis=None) / (m - n))
+                return scaled
+            # Residuals this large may overflow the sum of squares: inf, or NaN where cov_x
             # has zeros, which is a covariance that could not be estimated.
             with np.errstate(over="ignore", invalid="ignore"):
-                scaled: FloatArray = cov_x * (np.add.reduce(fvec * fvec, axis=None) / (m - n))
+                scaled = cov_x * (np.add.reduce(fvec * fvec, axis=None) / (m - n))
             if not np.isnan(scaled).any():
                 return scaled
         pcov = np.full_like(cov_x, np.inf)
@@ -519,7 +531,7 @@ def curve_fit(
         n = p0.size
         if n == 0:
             raise TypeError("p0 is empty; curve_fit needs at least one parameter")
-        if not _finite(p0.astype(float).reshape(-1)):
+        if not _finite(p0 if p0.dtype == np.float64 else p0.astype(np.float64)):
             raise ValueError("p0 must be finite; it contains NaN or infinity")
     if bounds is not _UNBOUNDED:
         _require_unbounded(bounds)

@@ -42,6 +42,8 @@ def as_float(value: object, name: str) -> float:
 
 def _not_nan(value: object, name: str) -> float:
     """Convert to float and reject NaN, which MINPACK's tests would let through."""
+    if type(value) is float and value == value:  # the common case, at once
+        return value
     number = as_float(value, name)
     if number != number:  # NaN, without a call to math.isnan
         raise ValueError(f"{name} must not be NaN")
@@ -50,6 +52,8 @@ def _not_nan(value: object, name: str) -> float:
 
 def _finite(value: object, name: str) -> float:
     """Convert to float and reject NaN and infinity."""
+    if type(value) is float and value - value == 0.0:  # finite: the common case, at once
+        return value
     number = as_float(value, name)
     if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, not {number!r}")
