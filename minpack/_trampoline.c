@@ -74,34 +74,36 @@ call_compiled(const Compiled *compiled, int m, int n, const double *x, double *o
     }
 }
 
-/* Whether count doubles are all finite: no NaN, no infinity.  Integer arithmetic on the
- * exponent bits, so that the loop vectorises without changing any floating-point flag. */
+/* Where a double's high 32 bits (sign, exponent, top of the mantissa) lie in its bytes. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define HIGH_WORD 0
+#else
+#define HIGH_WORD 4
+#endif
+
+/* Whether count doubles are all finite: no NaN, no infinity, that is no exponent of all
+ * ones.  Integer tests on the high 32 bits: the loop vectorises with SSE2 alone (64-bit
+ * compares need SSE4) and sets no floating-point flag. */
 static int
 finite_values(const double *values, size_t count)
 {
-    const uint64_t exponent = UINT64_C(0x7ff0000000000000);
-    uint64_t all_ones = 0;
+    const unsigned char *bytes = (const unsigned char *)values;
+    uint32_t all_ones = 0;
     for (size_t i = 0; i < count; i++) {
-        uint64_t bits;
-        memcpy(&bits, &values[i], sizeof bits);
-        all_ones |= (uint64_t)((bits & exponent) == exponent);
+        uint32_t high;
+        memcpy(&high, bytes + 8 * i + HIGH_WORD, sizeof high);
+        all_ones |= (uint32_t)((high & UINT32_C(0x7ff00000)) == UINT32_C(0x7ff00000));
     }
     return all_ones == 0;
 }
 
-/* Copy count doubles and tell whether they are all finite, in one pass over the memory. */
+/* Copy count doubles and tell whether they are all finite.  memcpy and then a pass over
+ * the copy, still in cache, measured faster than one loop that does both. */
 static int
-copy_finite_values(double *restrict destination, const double *restrict source, size_t count)
+copy_finite_values(double *destination, const double *source, size_t count)
 {
-    const uint64_t exponent = UINT64_C(0x7ff0000000000000);
-    uint64_t all_ones = 0;
-    for (size_t i = 0; i < count; i++) {
-        uint64_t bits;
-        memcpy(&bits, &source[i], sizeof bits);
-        all_ones |= (uint64_t)((bits & exponent) == exponent);
-        destination[i] = source[i];
-    }
-    return all_ones == 0;
+    memcpy(destination, source, count * sizeof(double));
+    return finite_values(destination, count);
 }
 
 /* What guard_after is told of the values: not looked at yet, or found (not) finite. */
@@ -350,17 +352,12 @@ store_residuals(Fit *fit, PyObject *value, double *fvec, npy_intp m, int *finite
 static int
 copy_transposed(double *fjac, const double *source, npy_intp rows, npy_intp cols)
 {
-    const uint64_t exponent = UINT64_C(0x7ff0000000000000);
-    uint64_t all_ones = 0;
     for (npy_intp i = 0; i < rows; i++) {
         for (npy_intp j = 0; j < cols; j++) {
-            uint64_t bits;
-            memcpy(&bits, &source[i * cols + j], sizeof bits);
-            all_ones |= (uint64_t)((bits & exponent) == exponent);
             fjac[i + j * rows] = source[i * cols + j];
         }
     }
-    return all_ones == 0;
+    return finite_values(fjac, (size_t)(rows * cols));
 }
 
 /* Copy Dfun's result into MINPACK's column-major m x n fjac; *finite tells whether all of

@@ -310,3 +310,42 @@ def test_variances_beyond_the_largest_double_are_infinite_without_a_warning():
     usual = covariance_from_qr(np.array([[2.0, 1.0], [0.0, 3.0], [0.5, 0.5]]),
                                np.array([1, 0], dtype=np.intc))  # fmt: skip
     np.testing.assert_allclose(usual, [[1 / 9, -1 / 18], [-1 / 18, 5 / 18]])
+
+
+def from_bits(bits):
+    return np.array([bits], dtype=np.uint64).view(np.float64)[0]
+
+
+NON_FINITE_PATTERNS = {
+    "nan": np.nan, "-nan": -np.nan, "inf": np.inf, "-inf": -np.inf,
+    "signalling-nan": from_bits(0x7FF0000000000001), "nan-payload": from_bits(0xFFFFFFFFFFFFFFFF),
+}  # fmt: skip
+FINITE_EXTREMES = {
+    "max": np.finfo(np.float64).max, "-max": -np.finfo(np.float64).max,
+    "smallest-subnormal": 5e-324, "tiny": np.finfo(np.float64).tiny, "-zero": -0.0,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("value", NON_FINITE_PATTERNS.values(), ids=NON_FINITE_PATTERNS)
+@pytest.mark.parametrize("position", [0, 7, 12])
+def test_every_non_finite_pattern_at_any_position_is_caught(value, position):
+    # The C check reads the exponent bits of each value (vectorised): every position of a
+    # vector, and every NaN and infinity pattern, must count.
+    def func(p):
+        values = np.linspace(1.0, 2.0, 13) * p[0]
+        values[position] = value
+        return values
+
+    x, cov_x, info, mesg, ier = minpack.leastsq(func, [1.0], full_output=True)
+    assert ier == 9
+
+
+@pytest.mark.parametrize("value", FINITE_EXTREMES.values(), ids=FINITE_EXTREMES)
+def test_finite_extremes_are_not_mistaken_for_non_finite(value):
+    def func(p):
+        values = np.linspace(1.0, 2.0, 13) * (p[0] - 3.0)
+        values[5] = value
+        return values
+
+    x, cov_x, info, mesg, ier = minpack.leastsq(func, [1.0], full_output=True)
+    assert ier in (1, 2, 3, 4)
