@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 FUZZ = Path(__file__).with_name("fuzz.py")
-EXAMPLES = 400
+EXAMPLES = 1000
 TARGETS = ["leastsq", "compiled", "leastsq_batch", "curve_fit"]
 
 

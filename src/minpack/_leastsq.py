@@ -370,23 +370,31 @@ def leastsq(
     mesg : str
         What ``ier`` means.  Only with `full_output`.
     ier : int
-        1, 2, 3 or 4 when a solution was found; 5-8 otherwise, or the negative
-        ``iflag`` with which a compiled ``func`` or ``Dfun`` stopped the fit (a
-        `RuntimeWarning` is issued without `full_output`); 0 for improper
-        input (a `TypeError` is raised without `full_output`).
+        1, 2, 3 or 4 when a solution was found; 5-8 otherwise, 9 when ``func``
+        returned NaN or infinity at ``x0``, 10 when the Jacobian at the current
+        iterate did, or the negative ``iflag`` with which a compiled ``func`` or
+        ``Dfun`` stopped the fit (for all of these a `RuntimeWarning` is issued
+        without `full_output`); 0 for improper input (a `TypeError` is raised
+        without `full_output`).  No success comes with NaN or infinity in ``x``
+        or ``fvec``.
 
     Raises
     ------
     TypeError
         If an argument, or what ``func`` or ``Dfun`` returns, has the wrong
-        type or shape; if ``n > m``; if a compiled ``func`` or ``Dfun`` has
-        another signature, or `m` is missing for a compiled ``func`` or
-        contradicts a Python one.
+        type or shape; if ``func``, ``Dfun`` or `callback` is not callable; if
+        ``n > m``; if a compiled ``func`` or ``Dfun`` has another signature, or
+        `m` is missing for a compiled ``func`` or contradicts a Python one.
     ValueError
-        If ``x0`` is not finite, ``diag`` has the wrong length, or ``func``
-        changes the number of residuals.
+        If ``x0`` or ``diag`` is not finite, ``diag`` has the wrong length,
+        ``ftol``, ``xtol`` or ``gtol`` is NaN, ``factor`` or ``epsfcn`` is not
+        finite, ``func`` changes the number of residuals, or a size exceeds
+        MINPACK's 32-bit integers (``m*n``, ``m``, ``maxfev > 2**31-1-n``).
+    MemoryError
+        If the fit needs more memory than this machine has (memory and swap).
     Exception
-        Whatever ``func`` or ``Dfun`` raised, unchanged; MINPACK stops at once.
+        Whatever ``func``, ``Dfun`` or `callback` raised, unchanged; MINPACK
+        stops at once.
 
     See Also
     --------
