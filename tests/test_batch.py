@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from c_callbacks import jacobian, residuals
 from c_library import build_shared_library
 
 from minpack import leastsq, leastsq_batch
@@ -63,17 +64,6 @@ STARTS.flags.writeable = False
 
 
 # ---- Python callbacks ------------------------------------------------------------------
-
-
-def residuals(p, row):
-    m = row.size // 2
-    return p[0] * np.exp(-p[1] * row[:m]) + p[2] - row[m:]
-
-
-def jacobian(p, row):
-    t = row[: row.size // 2]
-    e = np.exp(-p[1] * t)
-    return np.column_stack([e, -p[0] * t * e, np.ones_like(t)])
 
 
 def jacobian_by_columns(p, row):
