@@ -53,6 +53,9 @@ class Library:
     def __init__(self, path):
         self.path = str(path)
         self.cdll = ctypes.CDLL(self.path)
+        self.cdll.seen_user_data.restype = ctypes.c_void_p
+        self.cdll.reset_meeting.argtypes = [ctypes.c_double]
+        self.cdll.reset_meeting.restype = None
         self.cdll.set_sleepy_nanoseconds.argtypes = [ctypes.c_long]
         self.cdll.set_sleepy_nanoseconds.restype = None
         self.cdll.sleepy_call_count.restype = ctypes.c_long
@@ -64,10 +67,11 @@ class Library:
         """C function ``name`` as a ctypes function pointer (it passes NULL user data)."""
         return CALLBACK(self.address(name))
 
-    def capsule(self, name, context):
+    def capsule(self, name, context=None):
         """C function ``name`` in a PyCapsule whose context (the user data) is ``context``."""
         made = _capsule_new(self.address(name), _SIGNATURE, None)
-        _capsule_set_context(made, context)
+        if context is not None:
+            _capsule_set_context(made, context)
         return made
 
 

@@ -19,17 +19,13 @@ import threading
 import time
 import tracemalloc
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 import pytest
-from c_callbacks import jacobian, residuals
-from c_library import build_shared_library
+from c_callbacks import build, jacobian, residuals
 
 from minpack import leastsq, leastsq_batch
 
-COMPILED = Path(__file__).parent / "compiled"
-SOURCES = [COMPILED / "callbacks.c", COMPILED / "batch_callbacks.c"]
 T = np.linspace(0.0, 4.0, 40)
 M = T.size
 N = 3
@@ -79,52 +75,11 @@ def residuals_of(p, t, y):
 
 DOUBLE_P = ctypes.POINTER(ctypes.c_double)
 INT_P = ctypes.POINTER(ctypes.c_int)
-CALLBACK = ctypes.CFUNCTYPE(
-    None, ctypes.c_int, ctypes.c_int, DOUBLE_P, DOUBLE_P, INT_P, ctypes.c_void_p
-)
-SIGNATURE = "void (int, int, double *, double *, int *, void *)"
-_capsule_new = ctypes.PYFUNCTYPE(
-    ctypes.py_object, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p
-)(("PyCapsule_New", ctypes.pythonapi))
-_capsule_set_context = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.c_void_p)(
-    ("PyCapsule_SetContext", ctypes.pythonapi)
-)
-_SIGNATURE_NAME = SIGNATURE.encode()  # a capsule keeps a pointer to its name: keep it alive
-
-
-def capsule(address, context=None):
-    made = _capsule_new(address, _SIGNATURE_NAME, None)
-    if context is not None:
-        _capsule_set_context(made, context)
-    return made
-
-
-class Library:
-    """callbacks.c and batch_callbacks.c, loaded."""
-
-    def __init__(self, path):
-        self.cdll = ctypes.CDLL(str(path))
-        self.cdll.seen_user_data.restype = ctypes.c_void_p
-        self.cdll.reset_meeting.argtypes = [ctypes.c_double]
-        self.cdll.reset_meeting.restype = None
-        self.cdll.set_sleepy_nanoseconds.argtypes = [ctypes.c_long]
-        self.cdll.set_sleepy_nanoseconds.restype = None
-        self.cdll.sleepy_call_count.restype = ctypes.c_long
-
-    def address(self, name):
-        return ctypes.cast(getattr(self.cdll, name), ctypes.c_void_p).value
-
-    def ctypes(self, name):
-        """C function ``name`` as a ctypes function pointer (no user data of its own)."""
-        return CALLBACK(self.address(name))
-
-    def capsule(self, name, context=None):
-        return capsule(self.address(name), context)
 
 
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory):
-    return Library(build_shared_library(tmp_path_factory, SOURCES, "batch_callbacks.so"))
+    return build(tmp_path_factory)
 
 
 OTHER_ROW = decay_rows(1, seed=99)[0]
