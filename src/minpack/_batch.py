@@ -90,21 +90,28 @@ def _worker_count(workers: object) -> int:
     return count
 
 
+def _thread_count(workers: int, count: int) -> int:
+    """Return how many threads fit ``count`` compiled problems: no more than chunks."""
+    return min(workers, -(-count // _CHUNK))
+
+
 def _data_rows(data: object, count: int) -> FloatArray:
     """Return data as float64 C-contiguous rows for compiled callbacks (no copy if it is)."""
+    unreal = "data must be an array of real numbers"
     try:
         given = np.asarray(data)
-        if given.dtype.kind == "c":  # NumPy would drop the imaginary part, with a warning
-            raise TypeError(f"dtype {given.dtype} is complex")
-        if given.shape[:1] != (count,):
-            raise ValueError(f"data must have {count} rows, not shape {given.shape}")
-        if given.dtype != np.float64 or not given.flags.c_contiguous:
-            check_allocation(8 * given.size, "data as float64 rows")
+    except (TypeError, ValueError) as error:  # ragged
+        raise type(error)(f"{unreal}: {error}") from None
+    if given.dtype.kind == "c":  # NumPy would drop the imaginary part, with a warning
+        raise TypeError(f"{unreal}: dtype {given.dtype} is complex")
+    if given.shape[:1] != (count,):
+        raise ValueError(f"data must have {count} rows, not shape {given.shape}")
+    if given.dtype != np.float64 or not given.flags.c_contiguous:
+        check_allocation(8 * given.size, "data as float64 rows")
+    try:
         return np.ascontiguousarray(given, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        if str(error).startswith("data"):
-            raise
-        raise type(error)(f"data must be an array of real numbers: {error}") from None
+    except (TypeError, ValueError) as error:  # strings, objects that are not numbers
+        raise type(error)(f"{unreal}: {error}") from None
 
 
 def _starting_points(x0: object, count: int | None) -> FloatArray:
@@ -225,9 +232,7 @@ def _fit_compiled(
     lock = threading.Lock()
     failures: list[BaseException] = []
 
-    # No more threads than chunks: a large workers costs nothing.
-    threads = min(workers, -(-count // _CHUNK))
-    finished = [threading.Event() for _ in range(threads)]
+    finished = [threading.Event() for _ in range(_thread_count(workers, count))]
 
     def work(advance: Callable[[int], None], done_event: threading.Event) -> None:
         try:
@@ -395,7 +400,7 @@ def leastsq_batch(
         m = compiled_residual_count(m)
         check_sizes(n, m)
         check_no_args(args)
-        workspaces = min(workers, count) * fit_buffer_bytes(m, n)
+        workspaces = _thread_count(workers, count) * fit_buffer_bytes(m, n)
         check_allocation(
             results + workspaces, f"{count} fits of m={m} residuals in n={n} variables"
         )

@@ -213,10 +213,10 @@ def minimize(
     else:
         m = compiled_residual_count(m)
         fvec0, scalar_residual, epsilon = None, False, _FLOAT64_EPS
+        if m * n >= _UNCHECKED_VALUES:  # _first_residuals checks a Python func's fit
+            check_large_fit(m, n)
     if n > m or m > FORTRAN_INT_MAX // n:
         check_sizes(n, m)
-    if m * n >= _UNCHECKED_VALUES:
-        check_large_fit(m, n)
     # With only compiled callbacks, MINPACK runs with the GIL released.
     release_gil = (
         callback is None
