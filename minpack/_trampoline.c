@@ -204,7 +204,6 @@ typedef struct Fit {
     PyObject *jac;             /* the user's Dfun, or None */
     PyObject *check_jacobian;  /* (value, m, n, col_deriv) -> C-contiguous float64 array */
     PyObject *error;           /* what stopped the fit, or None */
-    PyObject *spare_x;         /* a used x array that nothing else can see, or NULL */
     int col_deriv;             /* Dfun returns the (n, m) transpose */
     Compiled compiled_func;    /* func as compiled code, or function == NULL */
     Compiled compiled_jac;     /* Dfun as compiled code, or function == NULL */
@@ -240,37 +239,14 @@ stop_with_error(Fit *fit, int *iflag)
     *iflag = STOP_FIT;
 }
 
-/* Keep x_copy for the next call if the user kept no way to reach it, else release it.
- * An array with no other reference, no weak reference and no base, still the owned
- * float64 vector it was made as, is indistinguishable from a new one. */
-static void
-recycle_x(Fit *fit, PyObject *x_copy, npy_intp n)
-{
-#ifndef Py_GIL_DISABLED /* without the GIL a reference count of 1 proves nothing */
-    PyArrayObject *array = (PyArrayObject *)x_copy;
-    if (fit->spare_x == NULL && Py_REFCNT(x_copy) == 1 && PyArray_CheckExact(x_copy) &&
-        ((PyArrayObject_fields *)array)->weakreflist == NULL && PyArray_BASE(array) == NULL &&
-        PyArray_TYPE(array) == NPY_DOUBLE && PyArray_ISNOTSWAPPED(array) &&
-        PyArray_NDIM(array) == 1 && PyArray_DIM(array, 0) == n &&
-        PyArray_CHKFLAGS(array, NPY_ARRAY_CARRAY | NPY_ARRAY_OWNDATA)) {
-        fit->spare_x = x_copy;
-        return;
-    }
-#endif
-    Py_DECREF(x_copy);
-}
-
 /* Call function(copy of x, *fit->args); a new reference, or NULL with an error set. */
 static PyObject *
 call_user(Fit *fit, PyObject *function, const double *x, npy_intp n)
 {
-    PyObject *x_copy = fit->spare_x;
-    fit->spare_x = NULL;
+    /* A new array for every call: the user may keep the one of an earlier call. */
+    PyObject *x_copy = PyArray_SimpleNew(1, &n, NPY_DOUBLE);
     if (x_copy == NULL) {
-        x_copy = PyArray_SimpleNew(1, &n, NPY_DOUBLE);
-        if (x_copy == NULL) {
-            return NULL;
-        }
+        return NULL;
     }
     memcpy(PyArray_DATA((PyArrayObject *)x_copy), x, (size_t)n * sizeof(double));
 
@@ -300,7 +276,7 @@ call_user(Fit *fit, PyObject *function, const double *x, npy_intp n)
         result = PyObject_Call(function, all, NULL);
         Py_DECREF(all);
     }
-    recycle_x(fit, x_copy, n);
+    Py_DECREF(x_copy);
     return result;
 }
 
@@ -602,7 +578,6 @@ Fit_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->jac = Py_NewRef(jac);
     self->check_jacobian = Py_NewRef(check_jacobian);
     self->error = Py_NewRef(Py_None);
-    self->spare_x = NULL;
     self->col_deriv = col_deriv;
     self->compiled_func = compiled_residual;
     self->compiled_jac = compiled_jacobian;
@@ -623,7 +598,6 @@ Fit_traverse(Fit *self, visitproc visit, void *arg)
     Py_VISIT(self->jac);
     Py_VISIT(self->check_jacobian);
     Py_VISIT(self->error);
-    Py_VISIT(self->spare_x);
     Py_VISIT(self->callback);
     return 0;
 }
@@ -638,7 +612,6 @@ Fit_clear(Fit *self)
     Py_CLEAR(self->jac);
     Py_CLEAR(self->check_jacobian);
     Py_CLEAR(self->error);
-    Py_CLEAR(self->spare_x);
     Py_CLEAR(self->callback);
     return 0;
 }

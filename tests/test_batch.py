@@ -36,7 +36,6 @@ SUCCESS = (1, 2, 3, 4)
 # exact sum of squares, and the square root halves that, so they agree to 1e-14 relative:
 # far tighter than any difference between two fits, but not necessarily to the last bit.
 FNORM_RTOL = 1e-14
-NOTES = sys.version_info >= (3, 11)  # exception notes (add_note) are Python 3.11+
 
 
 def decay_rows(count, seed=0, extra=None):
@@ -580,9 +579,8 @@ def test_an_exception_at_problem_k_propagates_with_a_note_naming_k(where):
         leastsq_batch(func, X0, data, Dfun=dfun if where == "Dfun" else None)
     assert caught.value is raised[0]
     assert max(seen) == bad  # the batch stopped: no later problem was fitted
-    if NOTES:
-        notes = getattr(caught.value, "__notes__", [])
-        assert any(re.search(rf"\bproblem {bad}\b", note) for note in notes), notes
+    notes = getattr(caught.value, "__notes__", [])
+    assert any(re.search(rf"\bproblem {bad}\b", note) for note in notes), notes
 
 
 def test_an_exception_in_the_first_problem_names_problem_0():
@@ -591,8 +589,7 @@ def test_an_exception_in_the_first_problem_names_problem_0():
 
     with pytest.raises(KeyError) as caught:
         leastsq_batch(func, X0, DATA)
-    if NOTES:
-        assert any(re.search(r"\bproblem 0\b", note) for note in caught.value.__notes__)
+    assert any(re.search(r"\bproblem 0\b", note) for note in caught.value.__notes__)
 
 
 def test_compiled_func_without_m_is_a_type_error(lib):

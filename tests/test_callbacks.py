@@ -249,16 +249,25 @@ def test_an_x_the_user_can_still_reach_is_never_reused(with_dfun):
             np.testing.assert_array_equal(ref(), value)
 
 
-def test_first_result_is_copied_only_when_func_can_still_reach_it():
-    from minpack._leastsq import _first_residuals
+def test_residuals_at_x0_are_copied_even_when_func_keeps_no_reference():
+    # With improper input MINPACK returns before its first evaluation and fvec is what
+    # func returned at x0: a copy, never func's own array, whether func kept it or not.
+    buffer = np.empty(decay(np.array(P0)).shape)
 
-    def through_leastsq_frame(make):
-        # The same chain of references as in leastsq: a local, then the call.
-        first = make()
-        return _first_residuals(first, 1)[0] is first
+    def reusing(p):
+        buffer[:] = decay(p)
+        return buffer
 
-    kept = np.ones(3)
-    assert through_leastsq_frame(lambda: np.ones(3))  # private: used as it is
-    assert not through_leastsq_frame(lambda: kept)  # func keeps it: copied
-    assert not through_leastsq_frame(lambda: np.ones(6)[::2])  # a view of other memory
-    assert not through_leastsq_frame(lambda: kept[:])  # a view of kept memory
+    for func in (reusing, decay):
+        returned = []
+
+        def recording(p, func=func, returned=returned):
+            returned.append(func(p))
+            return returned[-1]
+
+        _, _, info, _, ier = leastsq(recording, P0, full_output=True, ftol=-1.0)
+        assert ier == 0
+        assert info["fvec"] is not returned[0]
+        np.testing.assert_array_equal(info["fvec"], decay(np.array(P0)))
+        returned[0][:] = 0.0
+        np.testing.assert_array_equal(info["fvec"], decay(np.array(P0)))

@@ -306,8 +306,7 @@ def _fit_python(
                     func, row, problem_args, Dfun, settings, m, user_data
                 )
             except BaseException as exc:
-                if hasattr(exc, "add_note"):  # Python 3.11+
-                    exc.add_note(f"raised while fitting problem {k} of leastsq_batch")
+                exc.add_note(f"raised while fitting problem {k} of leastsq_batch")
                 raise
             if solution is not row:  # f2py had to copy it
                 row[:] = solution

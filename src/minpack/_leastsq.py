@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-import sys
 import warnings
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -55,41 +53,21 @@ _UNCHECKED_VALUES = UNCHECKED_BYTES // 24
 _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
 
-# References to func's result, when func kept none, while _unreachable_by_others looks
-# at it: minimize's variable, the arguments of _first_residuals and of
-# _unreachable_by_others, and getrefcount's own argument (CPython 3.11;
-# tests/test_callbacks.py checks the count still tells a kept result from a private one).
-_REFERENCES_OF_A_PRIVATE_RESULT = 4
-_GIL_ENABLED = getattr(sys, "_is_gil_enabled", lambda: True)()
-
-
-def _unreachable_by_others(array: FloatArray) -> bool:
-    """Whether nothing but leastsq can reach ``array`` or its memory (so it needs no copy)."""
-    return (
-        sys.getrefcount(array) <= _REFERENCES_OF_A_PRIVATE_RESULT  # cheapest test first
-        and _GIL_ENABLED  # without the GIL another thread's reference may not be counted yet
-        and array.base is None
-        and weakref.getweakrefcount(array) == 0
-        and array.flags.c_contiguous
-    )
-
-
 def _first_residuals(first: Any, n: int) -> tuple[FloatArray, bool, float]:
     """Return a private float64 copy of ``func(x0)``, whether it was a scalar, and eps.
 
     eps is the machine epsilon of the returned dtype: ``epsfcn``'s default.  A fit too
-    large for MINPACK or for memory is refused before the copy.
+    large for MINPACK or for memory is refused before the copy.  The copy is made even
+    when ``func`` kept no reference to its result: nothing in the language tells that
+    (reference counts differ between interpreters), and func may reuse its buffer.
     """
     if type(first) is np.ndarray and first.dtype is _FLOAT64 and first.ndim == 1:
         if first.shape[0] * n >= _UNCHECKED_VALUES:
             check_large_fit(first.shape[0], n)
-        if _unreachable_by_others(first):
-            return first, False, _FLOAT64_EPS  # already private: no copy, no extra memory
         return first.copy(), False, _FLOAT64_EPS  # the usual case, without conversions
     values = residual_vector(first, "func")
     if values.shape[0] * n >= _UNCHECKED_VALUES:
         check_large_fit(values.shape[0], n)
-    # A copy even when no conversion is needed: func may reuse its output buffer.
     return np.array(values), np.ndim(first) == 0, float(np.finfo(epsfcn_dtype(first)).eps)
 
 
