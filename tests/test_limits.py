@@ -83,8 +83,9 @@ def test_a_batch_whose_results_do_not_fit_in_memory_is_a_memory_error(monkeypatc
     data = np.broadcast_to(1.0, (10**8, 3))
     with pytest.raises(MemoryError, match="100000000 starting points"):
         minpack.leastsq_batch(never_called, [1.0, 2.0], data=data)
-    monkeypatch.setattr(_memory, "memory_limit", lambda: 2**29)
-    # The starting points (160 MB) fit, their results (920 MB) do not.
+    monkeypatch.setattr(_memory, "memory_limit", lambda: 2**28)
+    # The starting points (160 MB) fit, their results (520 MB: cov_x, fnorm, ier, nfev,
+    # njev) do not.
     with pytest.raises(MemoryError, match="the results of 10000000 fits in n=2 variables"):
         minpack.leastsq_batch(never_called, np.broadcast_to(1.0, (10**7, 2)))
 

@@ -302,14 +302,21 @@ def test_a_compiled_batch_stops_at_the_iterate_like_leastsq_with_ier_10():
 
 
 def test_variances_beyond_the_largest_double_are_infinite_without_a_warning():
-    from minpack._covariance import covariance_from_qr
-
-    fjac = np.array([[1e-200, 1.0], [0.0, 1e-160], [0.5, 0.5]])
-    cov = covariance_from_qr(fjac, np.array([1, 0], dtype=np.intc))
-    assert np.isinf(cov).any() and not np.isnan(cov).any()
-    usual = covariance_from_qr(np.array([[2.0, 1.0], [0.0, 3.0], [0.5, 0.5]]),
-                               np.array([1, 0], dtype=np.intc))  # fmt: skip
-    np.testing.assert_allclose(usual, [[1 / 9, -1 / 18], [-1 / 18, 5 / 18]])
+    # A linear problem whose second column is 1e-170: inv(R) holds 1e170, whose square
+    # overflows.  The fit succeeds; cov_x says inf there, with no NaN and no warning.
+    a = np.array([[1.0, 0.0], [0.0, 1e-170], [0.0, 0.0]])
+    b = np.array([1.0, 1e-170, 0.0])
+    x, cov_x, info, mesg, ier = minpack.leastsq(
+        lambda p: a @ p - b, [0.0, 0.0], Dfun=lambda p: a, full_output=True
+    )
+    assert ier in (1, 2, 3, 4)
+    assert np.isinf(cov_x[1, 1]) and not np.isnan(cov_x).any()
+    assert cov_x[0, 0] == 1.0 and cov_x[0, 1] == cov_x[1, 0] == 0.0
+    usual = np.array([[2.0, 1.0], [0.0, 3.0], [0.5, 0.5]])
+    x, cov_x, info, mesg, ier = minpack.leastsq(
+        lambda p: usual @ p, [1.0, 1.0], Dfun=lambda p: usual, full_output=True
+    )
+    np.testing.assert_allclose(cov_x, np.linalg.inv(usual.T @ usual), rtol=1e-14)
 
 
 def from_bits(bits):

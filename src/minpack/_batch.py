@@ -14,20 +14,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minpack._compiled import Compiled
-from minpack._covariance import upper_triangle
-from minpack._leastsq import (
+from minpack._engine import compiled_or_callable, fit
+from minpack._inputs import (
+    FLOAT64_EPS,
+    Settings,
     check_no_args,
+    check_settings,
     check_sizes,
-    compiled_or_callable,
-    compiled_residual_count,
     fit_buffer_bytes,
-    minimize,
+    maxfev_for,
+    real_array,
+    residual_count,
 )
 from minpack._memory import check_allocation
 from minpack._messages import SUCCESS, message
-from minpack._options import Settings, check_settings, real_array
-from minpack._trampoline import all_finite, batch_fit, enorm
+from minpack._minpack import CompiledCallback, all_finite, fit_batch
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intc]
@@ -35,7 +36,6 @@ IntArray = NDArray[np.intc]
 # Problems a worker fits per trip into C: small enough that Ctrl-C and an error in
 # another worker stop the batch within milliseconds, large enough to cost nothing.
 _CHUNK = 1024
-_FLOAT64_EPS = float(np.finfo(np.float64).eps)
 # How often the main thread wakes up while it waits for the workers (to see Ctrl-C).
 _POLL_SECONDS = 0.05
 
@@ -133,52 +133,21 @@ def _starting_points(x0: object, count: int | None) -> FloatArray:
     return points
 
 
-def covariances(r: FloatArray, ipvt: IntArray, success: NDArray[np.bool_]) -> FloatArray:
-    """Return ``cov_x`` for every problem from its R and 0-based ipvt, NaN where undefined.
-
-    The same arithmetic as `leastsq`'s ``covariance_from_qr``, on a stack of problems.
-    """
-    usable = success & np.all(np.diagonal(r, axis1=1, axis2=2) != 0, axis=1)
-    if usable.all():  # the usual case: no copies of the usable rows
-        return _permuted_products(np.linalg.inv(r), ipvt)
-    count, n, _ = r.shape
-    cov = np.full((count, n, n), np.nan)
-    if usable.any():
-        cov[usable] = _permuted_products(np.linalg.inv(r[usable]), ipvt[usable])
-    return cov
-
-
-def _permuted_products(inv_r: NDArray[np.floating[Any]], ipvt: IntArray) -> FloatArray:
-    """Return ``P inv(R) (P inv(R)).T`` for a stack: row ``ipvt[j]`` of P inv(R) is row j."""
-    permuted = np.empty_like(inv_r)
-    permuted[np.arange(len(inv_r))[:, np.newaxis], ipvt] = inv_r
-    with np.errstate(over="ignore", invalid="ignore"):  # as covariance_from_qr
-        return permuted @ permuted.transpose(0, 2, 1)
-
-
 class _Outputs:
-    """The per-problem arrays that the fits fill in."""
+    """The per-problem arrays that the fits fill in (read by name by the engine)."""
 
     @staticmethod
     def bytes(count: int, n: int) -> int:
         """Return the size of the arrays for ``count`` problems of ``n`` variables."""
-        # r and cov_x (n * n each), fnorm; ipvt (n), ier, nfev, njev
-        return count * (8 * (2 * n * n + 1) + (n + 3) * np.dtype(np.intc).itemsize)
+        # cov_x (n * n), fnorm; ier, nfev, njev
+        return count * (8 * (n * n + 1) + 3 * np.dtype(np.intc).itemsize)
 
     def __init__(self, count: int, n: int):
         self.ier = np.zeros(count, dtype=np.intc)
         self.nfev = np.zeros(count, dtype=np.intc)
         self.njev = np.zeros(count, dtype=np.intc)
         self.fnorm = np.zeros(count)
-        self.r = np.zeros((count, n, n))
-        self.ipvt = np.zeros((count, n), dtype=np.intc)
         self.cov_x = np.empty((count, n, n))
-
-    def finish(self, start: int, stop: int) -> None:
-        """Compute cov_x of problems start..stop-1 from their R and ipvt."""
-        chunk = slice(start, stop)
-        success = _succeeded(self.ier[chunk])
-        self.cov_x[chunk] = covariances(self.r[chunk], self.ipvt[chunk], success)
 
 
 def _succeeded(ier: IntArray) -> NDArray[np.bool_]:
@@ -211,8 +180,8 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
 
 
 def _fit_compiled(
-    func: Compiled,
-    jac: Compiled | None,
+    func: CompiledCallback,
+    jac: CompiledCallback | None,
     x: FloatArray,
     rows: FloatArray | None,
     m: int,
@@ -225,9 +194,9 @@ def _fit_compiled(
     count, n = x.shape
     outputs = _Outputs(count, n)
     stop_flag = np.zeros(1, dtype=np.intc)
-    step = _FLOAT64_EPS if settings.step is None else settings.step
-    address = 0 if rows is None or count == 0 else rows.ctypes.data
-    stride = 0 if rows is None or count == 0 else rows.strides[0]
+    epsfcn = FLOAT64_EPS if settings.epsfcn is None else settings.epsfcn
+    if rows is not None and count == 0:
+        rows = None
     chunks = iter(range(0, count, _CHUNK))
     lock = threading.Lock()
     failures: list[BaseException] = []
@@ -241,15 +210,11 @@ def _fit_compiled(
                     start = next(chunks, None)
                 if start is None:
                     return
-                done = batch_fit(
-                    func.description(), None if jac is None else jac.description(), x,
-                    address, stride, start, min(start + _CHUNK, count), m,
-                    settings.ftol, settings.xtol, settings.gtol, maxfev, step, settings.diag,
-                    settings.factor, outputs.ier, outputs.nfev, outputs.njev, outputs.fnorm,
-                    outputs.r, outputs.ipvt, stop_flag,
+                stop = min(start + _CHUNK, count)
+                done = fit_batch(
+                    func, jac, x, rows, settings, maxfev, epsfcn, m, start, stop, outputs,
+                    stop_flag,
                 )  # fmt: skip
-                # In the worker, too: NumPy's linear algebra runs without the GIL.
-                outputs.finish(start, start + done)
                 advance(done)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread below
             stop_flag[0] = 1
@@ -284,6 +249,7 @@ def _fit_python(
     args: tuple[Any, ...],
     Dfun: Callable[..., Any] | None,  # noqa: N803 - SciPy's name
     settings: Settings,
+    maxfev: int,
     m: int | None,
     progress: bool,
     rows: FloatArray | None,
@@ -295,33 +261,24 @@ def _fit_python(
     """
     count, n = x.shape
     outputs = _Outputs(count, n)
-    counts: list[tuple[int, int, int, float]] = []
     with _progress_bar(progress, count) as advance:
         for k in range(count):
             row = x[k]  # MINPACK fits it in place: a C-contiguous float64 view
             problem_args = args if data is None else (data[k], *args)
             user_data = None if rows is None else rows.ctypes.data + k * rows.strides[0]
             try:
-                solution, fvec, fjac, info, nfev, njev, ipvt, _, _, _ = minimize(
-                    func, row, problem_args, Dfun, settings, m, user_data
+                result, _ = fit(
+                    func, row, problem_args, Dfun, settings, maxfev, m, True, None, user_data
                 )
             except BaseException as exc:
                 exc.add_note(f"raised while fitting problem {k} of leastsq_batch")
                 raise
-            if solution is not row:  # f2py had to copy it
-                row[:] = solution
-            residuals = fvec if type(fvec) is np.ndarray else np.atleast_1d(fvec)  # a scalar
-            counts.append((info, nfev, njev or 0, enorm(residuals)))
-            outputs.r[k] = fjac[:n]
-            outputs.ipvt[k] = ipvt
+            outputs.ier[k] = result.info
+            outputs.nfev[k] = result.nfev
+            outputs.njev[k] = result.njev or 0
+            outputs.fnorm[k] = result.fnorm
+            outputs.cov_x[k] = np.nan if result.cov_x is None else result.cov_x
             advance(1)
-    if counts:
-        columns = list(zip(*counts, strict=True))
-        outputs.ier[:], outputs.nfev[:], outputs.njev[:], outputs.fnorm[:] = columns
-    # As the C loop leaves them: R's upper triangle only, ipvt 0-based.
-    outputs.r[:, ~upper_triangle(n)] = 0.0
-    outputs.ipvt -= 1
-    outputs.finish(0, count)
     return outputs
 
 
@@ -390,13 +347,14 @@ def leastsq_batch(
     settings = check_settings(ftol, xtol, gtol, maxfev, epsfcn, factor, diag, bool(col_deriv), n)
     workers = _worker_count(workers)
 
-    # MINPACK's limit when maxfev=0, as leastsq sets it.
-    maxfev = settings.maxfev or (200 if Dfun is None else 100) * (n + 1)
+    maxfev = maxfev_for(settings, n, Dfun is not None)
     compiled_func = compiled_or_callable(func, "func", None)
     compiled_jac = None if Dfun is None else compiled_or_callable(Dfun, "Dfun", None)
     results = _Outputs.bytes(count, n)
-    if compiled_func is not None and (Dfun is None or compiled_jac is not None):
-        m = compiled_residual_count(m)
+    if isinstance(compiled_func, CompiledCallback) and (
+        compiled_jac is None or isinstance(compiled_jac, CompiledCallback)
+    ):
+        m = residual_count(m)
         check_sizes(n, m)
         check_no_args(args)
         workspaces = _thread_count(workers, count) * fit_buffer_bytes(m, n)
@@ -409,9 +367,12 @@ def leastsq_batch(
         )
     else:
         check_allocation(results, f"the results of {count} fits in n={n} variables")
-        mixed = data is not None and (compiled_func is not None or compiled_jac is not None)
+        mixed = data is not None and (
+            isinstance(compiled_func, CompiledCallback)
+            or isinstance(compiled_jac, CompiledCallback)
+        )
         rows = _data_rows(data, count) if mixed else None
-        outputs = _fit_python(func, x, data, args, Dfun, settings, m, progress, rows)
+        outputs = _fit_python(func, x, data, args, Dfun, settings, maxfev, m, progress, rows)
 
     success = _succeeded(outputs.ier)
     return BatchResult(

@@ -1,16 +1,15 @@
-"""The rules for calling the user's ``func`` and ``Dfun``, and the fit that applies them.
+"""The rules for what the user's ``func`` and ``Dfun`` return.
 
 MINPACK calls its ``fcn`` with pointers into its own memory.  The user never
 sees that memory: ``func`` gets a fresh copy of ``x`` on every call, what it
 returns is validated before it is copied into MINPACK's buffers, and an
-exception it raises is captured (so that f2py neither prints it nor
-``longjmp``s over the Fortran frames) and makes MINPACK stop at once.
-``leastsq`` re-raises it unchanged after MINPACK returns.
+exception it raises is captured and makes MINPACK stop at once; the fit engine
+raises it unchanged after MINPACK returns.
 
-The per-call work is done in C (``minpack/_trampoline.c``): a value that is
+The per-call work is done in C (``minpack/evaluation.c``): a value that is
 already a float64 array of the right shape is copied directly; anything else
-comes here, to `check_residuals` and `check_jacobian`, which convert it or
-raise the error the user sees.
+comes here, to `check_residuals` and `check_jacobian` (which the C looks up by
+name), which convert it or raise the error the user sees.
 """
 
 from __future__ import annotations
@@ -21,6 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
+_FLOAT64 = np.dtype(np.float64)
+_FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
 
 def describe(value: object) -> str:
@@ -81,3 +82,18 @@ def check_jacobian(value: object, m: int, n: int, col_deriv: bool) -> FloatArray
             )
         array = array.reshape(expected)
     return np.ascontiguousarray(array)
+
+
+def first_residuals(first: Any) -> tuple[FloatArray, bool, float]:
+    """Return ``func(x0)`` as a float64 vector, whether it was a scalar, and eps.
+
+    eps is the machine epsilon of the returned dtype: ``epsfcn``'s default.  The vector
+    is ``func``'s own array when it already is one (no copy): the fit engine copies it
+    into MINPACK's buffer before anything else can run.
+    """
+    if type(first) is np.ndarray and first.dtype is _FLOAT64 and first.ndim == 1:
+        if first.flags.c_contiguous:
+            return first, False, _FLOAT64_EPS  # the usual case, without conversions
+        return np.ascontiguousarray(first), False, _FLOAT64_EPS
+    values = np.ascontiguousarray(residual_vector(first, "func"))
+    return values, np.ndim(first) == 0, float(np.finfo(epsfcn_dtype(first)).eps)

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from minpack._trampoline import capi as _capsules
-from minpack._trampoline import capsule_parts
+from minpack._minpack import capi as _capsules
+from minpack._minpack import capsule_parts
 
 capi = MappingProxyType(dict(_capsules))
 

@@ -1,15 +1,16 @@
 """Compiled ``func`` and ``Dfun``: recognising them and checking their C signature.
 
-A compiled callback is called by MINPACK's trampoline as::
+A compiled callback is called by the fit engine as::
 
     void f(int m, int n, const double *x, double *out, int *iflag, void *user_data)
     void f(int m, int n, const double *x, double *out, int *iflag)
 
 where ``out`` is ``fvec`` (m values) for ``func`` and ``fjac`` (column-major m-by-n,
 leading dimension m) for ``Dfun``; setting ``*iflag`` negative stops the fit.  It
-may come as a ``scipy.LowLevelCallable`` (recognised without importing SciPy), a
-PyCapsule whose name is its signature (SciPy's convention), a ctypes function
-pointer, or a numba ``cfunc``.
+may come as a ``scipy.LowLevelCallable`` (recognised without importing SciPy, and
+read through its public ``function``, ``user_data`` and ``signature``), a PyCapsule
+whose name is its signature (SciPy's convention), a ctypes function pointer, or a
+numba ``cfunc`` (through its public ``ctypes`` and ``address``).
 """
 
 from __future__ import annotations
@@ -18,12 +19,10 @@ import ctypes
 import functools
 import re
 import types
-from _ctypes import CFuncPtr
-from dataclasses import dataclass
 
-from minpack._trampoline import capsule_parts
+from minpack._minpack import CompiledCallback, capsule_parts
 
-# The accepted signatures, written as normalise() writes them, and whether each
+# The accepted signatures, written as _canonical() writes them, and whether each
 # takes user data.
 SIGNATURES = {
     "void (int, int, double *, double *, int *, void *)": True,
@@ -41,24 +40,15 @@ _CTYPES_NAMES = {
     ctypes.c_void_p: "void *",
 }
 
+# Every ctypes function pointer type (made by ctypes.CFUNCTYPE, PYFUNCTYPE, or numba's
+# cfunc) derives from one base class, which ctypes documents but names only privately:
+# take it from a type that the public factory makes.
+_CFUNCTION_POINTER = ctypes.CFUNCTYPE(None).__mro__[1]
 
 # Types that are Python code for certain (a lookup of ``ctypes`` on them would be slow).
 PYTHON_CALLABLES = frozenset(
     {types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial}
 )
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """A compiled callback: its address, its user data and whether it takes any."""
-
-    address: int
-    user_data: int
-    with_user_data: bool
-
-    def description(self) -> tuple[int, int, bool]:
-        """Return the tuple that ``_trampoline.Fit`` takes."""
-        return self.address, self.user_data, self.with_user_data
 
 
 def _c_type(text: str) -> str:
@@ -68,40 +58,86 @@ def _c_type(text: str) -> str:
     return f"{base} {'*' * stars}" if stars else base
 
 
-def normalise(signature: str) -> str:
-    """Write a C signature canonically: no ``const``, single spaces, ``type *``."""
-    text = re.sub(r"\bconst\b", " ", signature)
-    result, _, arguments = text.partition("(")
-    types = arguments.rpartition(")")[0].split(",")
-    return f"{_c_type(result)} ({', '.join(_c_type(t) for t in types)})"
+@functools.lru_cache(maxsize=64)
+def takes_user_data(signature: str | None, name: str) -> bool:
+    """Return whether ``signature`` ends in ``void *user_data``; ``TypeError`` if not accepted.
 
-
-def _checked(signature: str | None, name: str) -> bool:
-    """Return whether ``signature`` takes user data; ``TypeError`` if it is not accepted."""
-    canonical = normalise(signature) if signature else None
+    Recognised once per signature: the answer (or the error) is cached, since the same
+    callback is usually passed fit after fit.
+    """
+    canonical = None
+    if signature:
+        text = re.sub(r"\bconst\b", " ", signature)
+        result, _, arguments = text.partition("(")
+        types_ = arguments.rpartition(")")[0].split(",")
+        canonical = f"{_c_type(result)} ({', '.join(_c_type(t) for t in types_)})"
     if canonical not in SIGNATURES:
         raise TypeError(f"compiled {name} has signature {signature!r}; expected {EXPECTED}")
     return SIGNATURES[canonical]
 
 
-def _from_capsule(capsule: object, name: str) -> Compiled:
-    """Read a capsule named by its signature; its context is the user data."""
-    address, signature, context = capsule_parts(capsule)
-    return Compiled(address, context, _checked(signature, name))
+def is_ctypes_function(callback: object) -> bool:
+    """Whether ``callback`` is a ctypes function pointer."""
+    return isinstance(callback, _CFUNCTION_POINTER)
 
 
-def _from_ctypes(function: CFuncPtr, address: int, name: str) -> Compiled:
-    """Read a ctypes function pointer's signature from its argtypes and restype."""
+def _ctypes_signature(function: object) -> str | None:
+    """Write a ctypes function pointer's signature from its argtypes and restype."""
     argtypes = getattr(function, "argtypes", None)
-    if function.restype is not None or argtypes is None:
-        signature = None
+    if getattr(function, "restype", None) is not None or argtypes is None:
+        return None
+    return f"void ({', '.join(_CTYPES_NAMES.get(a, repr(a)) for a in argtypes)})"
+
+
+def _ctypes_address(function: object) -> int:
+    """Read a ctypes function pointer's address in place.
+
+    ctypes.cast would tie the pointer into a reference cycle, keeping it (and what it
+    holds) alive until the next garbage collection.
+    """
+    return ctypes.c_void_p.from_buffer(function).value or 0  # type: ignore[arg-type]
+
+
+def _pointer_value(user_data: object, name: str) -> int:
+    """Return the address that a LowLevelCallable's ``user_data`` stands for."""
+    if user_data is None:
+        return 0
+    if type(user_data).__name__ == "PyCapsule":
+        return capsule_parts(user_data)[0]
+    if isinstance(user_data, ctypes.c_void_p):
+        return user_data.value or 0
+    try:  # any other ctypes pointer or array
+        return ctypes.cast(user_data, ctypes.c_void_p).value or 0  # type: ignore[arg-type]
+    except (ctypes.ArgumentError, TypeError):
+        raise TypeError(
+            f"the user_data of compiled {name} must be a ctypes pointer or a PyCapsule, "
+            f"not {type(user_data).__name__}"
+        ) from None
+
+
+def _from_low_level_callable(callback: object, name: str) -> tuple[int, int, str | None]:
+    """Read a ``scipy.LowLevelCallable`` through its public attributes."""
+    function = callback.function  # type: ignore[attr-defined]
+    signature = callback.signature  # type: ignore[attr-defined]
+    if type(function).__name__ == "PyCapsule":
+        address = capsule_parts(function)[0]
+    elif isinstance(function, _CFUNCTION_POINTER):
+        address = _ctypes_address(function)
     else:
-        names = [_CTYPES_NAMES.get(argtype, repr(argtype)) for argtype in argtypes]
-        signature = f"void ({', '.join(names)})"
-    return Compiled(address, 0, _checked(signature, name))
+        raise TypeError(
+            f"compiled {name}: a LowLevelCallable of a {type(function).__name__} is not "
+            "supported (a PyCapsule or a ctypes function pointer is)"
+        )
+    return address, _pointer_value(callback.user_data, name), signature  # type: ignore[attr-defined]
 
 
-def compiled(callback: object, name: str, user_data: int | None = None) -> Compiled | None:
+def _is_low_level_callable(callback: object) -> bool:
+    """Whether ``callback`` is a ``scipy.LowLevelCallable``, without importing SciPy."""
+    kind = type(callback)
+    return kind.__name__ == "LowLevelCallable" and kind.__module__.startswith("scipy")
+
+
+def compiled(callback: object, name: str, user_data: int | None = None) -> CompiledCallback | None:
     """Return ``callback`` as compiled code, or None when it is a Python callable.
 
     ``user_data``, when given, replaces the callback's own user data.  Raises
@@ -110,24 +146,30 @@ def compiled(callback: object, name: str, user_data: int | None = None) -> Compi
     """
     if type(callback) in PYTHON_CALLABLES:  # the common case, answered at once
         return None
-    code = _compiled(callback, name)
-    if code is None or user_data is None:
-        return code
-    return Compiled(code.address, user_data, code.with_user_data)
+    if isinstance(callback, CompiledCallback):
+        address, own_data, with_data = (
+            callback.address, callback.user_data, callback.with_user_data
+        )  # fmt: skip
+    else:
+        found = _read(callback, name)
+        if found is None:
+            return None
+        address, own_data, signature = found
+        with_data = takes_user_data(signature, name)
+    return CompiledCallback(address, own_data if user_data is None else user_data, with_data)
 
 
-def _compiled(callback: object, name: str) -> Compiled | None:
+def _read(callback: object, name: str) -> tuple[int, int, str | None] | None:
     """Read a compiled callback's address, user data and signature (None for Python)."""
-    if isinstance(callback, tuple) and type(callback).__name__ == "LowLevelCallable":
-        return _from_capsule(tuple.__getitem__(callback, 0), name)
+    if _is_low_level_callable(callback):
+        return _from_low_level_callable(callback, name)
     if type(callback).__name__ == "PyCapsule":
-        return _from_capsule(callback, name)
-    if isinstance(callback, CFuncPtr):
-        # Read the pointer in place: ctypes.cast would tie callback into a reference cycle,
-        # keeping it (and what it holds) alive until the next garbage collection.
-        address = ctypes.c_void_p.from_buffer(callback).value or 0
-        return _from_ctypes(callback, address, name)
+        address, signature, context = capsule_parts(callback)
+        return address, context, signature
+    if isinstance(callback, _CFUNCTION_POINTER):
+        return _ctypes_address(callback), 0, _ctypes_signature(callback)
     numba_ctypes = getattr(callback, "ctypes", None)  # a numba cfunc
-    if isinstance(numba_ctypes, CFuncPtr) and isinstance(getattr(callback, "address", None), int):
-        return _from_ctypes(numba_ctypes, callback.address, name)  # type: ignore[attr-defined]
+    numba_address = getattr(callback, "address", None)
+    if isinstance(numba_ctypes, _CFUNCTION_POINTER) and isinstance(numba_address, int):
+        return numba_address, 0, _ctypes_signature(numba_ctypes)
     return None

@@ -21,7 +21,7 @@ def show_config() -> None:
     >>> import minpack
     >>> minpack.show_config()  # doctest: +SKIP
     """
-    from minpack import _minpack, _trampoline
+    from minpack import _minpack
     from minpack._build_config import BUILD
     from minpack._version import __version__
 
@@ -29,7 +29,7 @@ def show_config() -> None:
     rows["MINPACK library"] = os.path.normpath(rows["MINPACK library"])
     rows["NumPy (running)"] = np.__version__
     rows["Python (running)"] = f"{platform.python_implementation()} {sys.version.split()[0]}"
-    rows["extensions"] = f"{_minpack.__file__}, {_trampoline.__file__}"
+    rows["extension"] = _minpack.__file__
     width = max(len(name) for name in rows)
     for name, value in rows.items():
         print(f"{name:<{width}}  {value or '-'}")

@@ -12,9 +12,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from minpack._callback import describe
+from minpack._inputs import real_input
 from minpack._leastsq import leastsq
-from minpack._options import real_input
-from minpack._trampoline import all_finite, magnitudes_within
+from minpack._minpack import all_finite, magnitudes_within
 
 FloatArray = NDArray[np.float64]
 

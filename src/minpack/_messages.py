@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from minpack._options import Settings, improper_input
-from minpack._trampoline import NONFINITE_AT_X0, NONFINITE_JACOBIAN
+from minpack._inputs import Settings, improper_input
+from minpack._minpack import NONFINITE_AT_X0, NONFINITE_JACOBIAN
 
 # ier values with which leastsq reports a solution (cov_x is computed for these).
 SUCCESS = frozenset({1, 2, 3, 4})

@@ -1,5 +1,6 @@
-# Type stub for the f2py extension built from minpack/_minpack.pyf.
+# Type stub for the extension built from minpack/_minpack.pyf and the C beside it.
 from collections.abc import Callable
+from typing import Any, final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -7,6 +8,11 @@ from numpy.typing import NDArray
 _F = NDArray[np.float64]
 _I = NDArray[np.intc]
 
+NONFINITE_AT_X0: int
+NONFINITE_JACOBIAN: int
+capi: dict[str, object]
+
+# f2py's raw wrappers of MINPACK's routines (the low-level interface).
 def lmdif(
     fcn: Callable[[_F, _F, int], int | None] | object,
     m: int,
@@ -35,6 +41,59 @@ def lmder(
     nprint: int,
 ) -> tuple[_F, _F, _F, int, int, int, _I, _F]: ...
 
-# The same, with the GIL released during the MINPACK run (compiled callbacks only).
-lmdif_nogil = lmdif
-lmder_nogil = lmder
+@final
+class CompiledCallback:
+    def __init__(self, address: int, user_data: int, with_user_data: bool) -> None: ...
+    @property
+    def address(self) -> int: ...
+    @property
+    def user_data(self) -> int: ...
+    @property
+    def with_user_data(self) -> bool: ...
+
+@final
+class FitResult:
+    x: _F
+    fvec: _F
+    fjac: _F
+    ipvt: _I
+    qtf: _F
+    cov_x: _F | None
+    fnorm: float
+    info: int
+    nfev: int
+    njev: int | None
+    stopped_by_callback: bool
+
+def fit(
+    func: object,
+    jac: object,
+    x: _F,
+    args: tuple[Any, ...],
+    first: _F | None,
+    m: int,
+    settings: tuple[Any, ...],
+    maxfev: int,
+    epsfcn: float,
+    callback: Callable[[_F, float, int], object] | None,
+    full_output: bool,
+    /,
+) -> FitResult: ...
+def fit_batch(
+    func: CompiledCallback,
+    jac: CompiledCallback | None,
+    x: _F,
+    rows: _F | None,
+    settings: tuple[Any, ...],
+    maxfev: int,
+    epsfcn: float,
+    m: int,
+    start: int,
+    stop: int,
+    outputs: object,
+    stop_flag: _I,
+    /,
+) -> int: ...
+def all_finite(x: _F, /) -> bool: ...
+def magnitudes_within(x: _F, low: float, high: float, /) -> bool: ...
+def capsule_parts(capsule: object, /) -> tuple[int, str | None, int]: ...

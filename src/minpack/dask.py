@@ -42,7 +42,6 @@ import importlib
 import math
 import pickle
 import sys
-from _ctypes import CFuncPtr
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,15 +61,18 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 
 from minpack._batch import BatchResult, _worker_count
 from minpack._batch import leastsq_batch as _leastsq_batch
-from minpack._compiled import compiled
-from minpack._leastsq import (
+from minpack._compiled import compiled, is_ctypes_function
+from minpack._engine import compiled_or_callable
+from minpack._inputs import (
+    Settings,
     check_no_args,
+    check_settings,
     check_sizes,
-    compiled_or_callable,
-    compiled_residual_count,
+    maxfev_for,
+    residual_count,
 )
 from minpack._messages import message
-from minpack._options import Settings, check_settings
+from minpack._minpack import CompiledCallback
 
 __all__ = ["DaskBatchResult", "leastsq_batch"]
 
@@ -238,7 +240,7 @@ def _kind(callback: object) -> str:
     kind = type(callback)
     if kind.__name__ == "LowLevelCallable":
         return "scipy.LowLevelCallable"
-    if isinstance(callback, CFuncPtr):
+    if is_ctypes_function(callback):
         return "ctypes function pointer"
     if kind.__module__.split(".")[0] == "numba":
         return "numba cfunc"
@@ -414,7 +416,9 @@ def _as_dask(value: object) -> da.Array:
 def _token_part(callback: object, role: str) -> object:
     """Return what identifies ``callback`` in the graph's name: compiled code by its address."""
     code = None if callback is None else compiled(callback, role)
-    return callback if code is None else ("compiled", type(callback).__name__, code.description())
+    if code is None:
+        return callback
+    return ("compiled", type(callback).__name__, code.address, code.user_data, code.with_user_data)
 
 
 def leastsq_batch(
@@ -503,8 +507,10 @@ def leastsq_batch(
     _worker_count(workers)  # the TypeError for a bad count, now
     compiled_func = compiled_or_callable(func, "func", None)
     compiled_jac = None if Dfun is None else compiled_or_callable(Dfun, "Dfun", None)
-    if compiled_func is not None and (Dfun is None or compiled_jac is not None):
-        check_sizes(n, compiled_residual_count(m))
+    if isinstance(compiled_func, CompiledCallback) and (
+        compiled_jac is None or isinstance(compiled_jac, CompiledCallback)
+    ):
+        check_sizes(n, residual_count(m))
         check_no_args(args)
 
     arguments: list[Any] = []
@@ -558,5 +564,5 @@ def leastsq_batch(
         ),
         success=packed[:, tail + _SUCCESS].astype(bool),
         settings=settings,
-        maxfev=settings.maxfev or (200 if Dfun is None else 100) * (n + 1),
+        maxfev=maxfev_for(settings, n, Dfun is not None),
     )

@@ -1,4 +1,9 @@
-"""leastsq's options (tolerances, maxfev, epsfcn, factor, diag): converted and checked.
+"""The rules for leastsq's arguments, in one place: conversion, validation and defaults.
+
+``x0`` and the options (tolerances, maxfev, epsfcn, factor, diag) are converted and
+checked here, as are the sizes of a fit, and the defaults of ``maxfev`` and ``epsfcn``
+are applied here: `leastsq`, `leastsq_batch`, `curve_fit` and ``minpack.dask`` all
+take them from this module.  Every error names the argument it is about.
 
 Two kinds of bad value.  What SciPy passes on to MINPACK and MINPACK rejects
 (negative tolerances, ``maxfev < 0``, ``factor <= 0``, ``diag`` entries ``<= 0``)
@@ -19,15 +24,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from minpack._memory import UNCHECKED_BYTES, check_allocation
-from minpack._trampoline import all_finite
+from minpack._minpack import all_finite
 
 FloatArray = NDArray[np.float64]
 
 # MINPACK counts in Fortran default INTEGERs: 32 bits.
 FORTRAN_INT_MAX = 2**31 - 1
+# m*n <= FORTRAN_INT_MAX with m >= n.
+_MAX_VARIABLES = math.isqrt(FORTRAN_INT_MAX)
 _FLOAT64 = np.dtype(np.float64)
+FLOAT64_EPS = float(np.finfo(np.float64).eps)
 # Arrays this small are copied without asking check_allocation.
 _SMALL = UNCHECKED_BYTES // 8
+# Fits with fewer Jacobian entries than this are too small for check_allocation to look at.
+UNCHECKED_VALUES = UNCHECKED_BYTES // 24
 
 
 def as_float(value: object, name: str) -> float:
@@ -109,13 +119,16 @@ def _scale_factors(diag: object, n: int) -> FloatArray | None:
 
 
 class Settings(NamedTuple):
-    """leastsq's options, checked: what every fit of a batch shares."""
+    """leastsq's options, checked: what every fit of a batch shares.
+
+    The fit engine reads the fields by position (minpack/engine.c): keep the order.
+    """
 
     ftol: float
     xtol: float
     gtol: float
-    maxfev: int  # 0: MINPACK's default for the routine
-    step: float | None  # epsfcn, or None for the machine epsilon of func's dtype
+    maxfev: int  # 0: MINPACK's default for the routine (see `maxfev_for`)
+    epsfcn: float | None  # None: the machine epsilon of func's dtype
     factor: float
     diag: FloatArray | None  # None: MINPACK scales the variables itself
     col_deriv: bool
@@ -162,3 +175,69 @@ def improper_input(settings: Settings, maxfev: int) -> str:
     if settings.diag is not None and not (settings.diag > 0).all():
         return "diag has an entry that is not positive."
     return "MINPACK rejected the sizes."  # never: leastsq checks m and n itself
+
+
+def maxfev_for(settings: Settings, n: int, with_jacobian: bool) -> int:
+    """Return the limit on evaluations that MINPACK gets: ``maxfev``, or its default.
+
+    0 asks for SciPy's defaults: ``200*(n+1)`` for lmdif, ``100*(n+1)`` for lmder.
+    """
+    if settings.maxfev:
+        return settings.maxfev
+    return (100 if with_jacobian else 200) * (n + 1)
+
+
+def initial_point(x0: object) -> FloatArray:
+    """Flatten ``x0`` into a private float64 vector, as MINPACK's ``x``."""
+    if type(x0) is np.ndarray and x0.dtype is _FLOAT64 and 0 < x0.size <= _MAX_VARIABLES:
+        x = x0.flatten()  # the common case in one step: a copy, never the caller's x0
+    else:
+        given = real_input(x0, "x0")
+        if given.size == 0:
+            raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
+        if given.size > _MAX_VARIABLES:  # before the copy: a broadcast view costs nothing
+            raise ValueError(
+                f"x0 has {given.size} elements; MINPACK's limit is m*n <= {FORTRAN_INT_MAX} "
+                f"with m >= n, so n <= {_MAX_VARIABLES}"
+            )
+        x = given.astype(np.float64).reshape(-1)
+    if not all_finite(x):
+        raise ValueError("x0 must be finite; it contains NaN or infinity")
+    return x
+
+
+def residual_count(m: object) -> int:
+    """Return ``m``, which a compiled func requires (it cannot be called to find out)."""
+    if m is None:
+        raise TypeError(
+            "m (the number of residuals) is required with a compiled func, "
+            "which cannot be called to find out"
+        )
+    return as_fortran_int(m, "m")
+
+
+def check_sizes(n: int, m: int) -> None:
+    """Raise unless MINPACK can fit m residuals in n variables in this machine's memory."""
+    if n > m:
+        raise TypeError(
+            f"Improper input: func input vector length N={n} must not exceed "
+            f"func output vector length M={m}"
+        )
+    if m > FORTRAN_INT_MAX // n:
+        raise ValueError(f"m*n = {m}*{n} is larger than MINPACK's limit {FORTRAN_INT_MAX}")
+    if m * n >= UNCHECKED_VALUES:
+        check_allocation(fit_buffer_bytes(m, n), f"a fit of m={m} residuals in n={n} variables")
+
+
+def fit_buffer_bytes(m: int, n: int) -> int:
+    """Return the bytes of MINPACK's arrays for one fit: fvec, wa4, fjac, and 6 of length n."""
+    return 8 * (m * (n + 2) + 6 * n + n * n)
+
+
+def check_no_args(args: tuple[Any, ...]) -> None:
+    """Raise when args are given but no Python callback would receive them."""
+    if args:
+        raise TypeError(
+            "args are passed to Python callbacks only; a compiled func (and Dfun) "
+            "gets its data through user_data"
+        )

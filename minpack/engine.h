@@ -1,0 +1,51 @@
+/*
+ * The fit engine: every fit, single or batched, with Python or compiled callbacks, is a
+ * call of engine_run on one workspace, and every cov_x and 0-based ipvt comes from
+ * engine_finish.  leastsq and leastsq_batch are bit-identical by construction.
+ */
+#ifndef MINPACK_ENGINE_H
+#define MINPACK_ENGINE_H
+
+#include "evaluation.h"
+
+/* leastsq's options with every default applied (the Python layer applies them). */
+typedef struct {
+    double ftol, xtol, gtol, epsfcn, factor;
+    int maxfev;
+    const double *diag; /* n scale factors (MINPACK's mode 2), or NULL: MINPACK's own (mode 1) */
+    int nprint;         /* 1 with an iteration callback, else 0 */
+} Options;
+
+/* MINPACK's arrays for one fit of m residuals in n variables. */
+typedef struct {
+    int m, n;
+    double *fvec; /* m */
+    double *fjac; /* m x n, column-major, leading dimension m */
+    double *diag, *qtf, *wa1, *wa2, *wa3, *wa4;
+    double *base_point; /* n: the guard's copy of the iterate */
+    double *inverse;    /* n x n: engine_finish's inverse of R */
+    int *ipvt;          /* n */
+    void *owned;        /* the one allocation that holds what the caller did not give */
+} Workspace;
+
+typedef struct {
+    int info; /* MINPACK's info, or the ier of a stop by the non-finite rules */
+    int nfev;
+    int njev; /* 0 for lmdif */
+} Counts;
+
+/* Allocate what is NULL among fvec, fjac, ipvt and qtf, and the work arrays, in one block.
+ * Nothing is zero-filled: MINPACK writes what it reads.  0, or -1 when out of memory. */
+int workspace_init(Workspace *w, int m, int n, double *fvec, double *fjac, int *ipvt,
+                   double *qtf);
+void workspace_free(Workspace *w);
+
+/* Run lmdif (ev without a Jacobian) or lmder from x, which receives the solution.  ev's
+ * guard must use w->base_point.  Touches Python only through ev's Python callbacks. */
+void engine_run(Evaluation *ev, const Options *options, double *x, Workspace *w, Counts *out);
+
+/* After engine_run: make w->ipvt 0-based, and when info reports a solution (1 to 4) and R
+ * is not singular, write inv(J.T J) to cov (n x n) and return 1; else return 0. */
+int engine_finish(Workspace *w, int info, double *cov);
+
+#endif

@@ -1,0 +1,80 @@
+"""One fit by the C engine: what `leastsq` and Python-callback batches share.
+
+Between the checked arguments and the engine (``minpack._minpack.fit``, in
+``minpack/engine.c``): recognising compiled callbacks, the evaluation at ``x0`` (it
+tells ``m`` and ``epsfcn``'s default dtype, and it answers MINPACK's own first call),
+and the rules on sizes and defaults from `minpack._inputs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from minpack._callback import FloatArray, first_residuals
+from minpack._compiled import PYTHON_CALLABLES, compiled
+from minpack._inputs import (
+    FLOAT64_EPS,
+    Settings,
+    as_fortran_int,
+    check_no_args,
+    check_sizes,
+    residual_count,
+)
+from minpack._minpack import CompiledCallback, FitResult
+from minpack._minpack import fit as _fit
+
+
+def compiled_or_callable(function: object, name: str, user_data: int | None) -> object:
+    """Return ``function`` as a CompiledCallback, or itself when it is a Python callable."""
+    code = compiled(function, name, user_data)
+    if code is not None:
+        return code
+    if not callable(function):
+        raise TypeError(f"{name} must be callable or a compiled function, not {function!r}")
+    return function
+
+
+def fit(
+    func: Callable[..., Any],
+    x: FloatArray,
+    args: tuple[Any, ...],
+    Dfun: Callable[..., Any] | None,  # noqa: N803 - SciPy's name
+    settings: Settings,
+    maxfev: int,
+    m: int | None,
+    full_output: bool,
+    callback: Callable[[FloatArray, float, int], object] | None = None,
+    user_data: int | None = None,
+) -> tuple[FitResult, bool]:
+    """Run lmdif (no Dfun) or lmder on one problem from x, a private float64 vector.
+
+    Returns the engine's FitResult (x is fitted in place) and whether ``func`` returned
+    a scalar (SciPy then hands ``fvec`` back as one).  ``user_data``, when given,
+    replaces the user data of compiled callbacks; ``callback`` is leastsq's iteration
+    callback.  What a callback raised propagates unchanged.
+    """
+    n = x.shape[0]
+    if type(func) in PYTHON_CALLABLES:
+        code: object = func
+    else:
+        code = compiled_or_callable(func, "func", user_data)
+    jac = None if Dfun is None else compiled_or_callable(Dfun, "Dfun", user_data)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, not {callback!r}")
+    if code is func:
+        # The one evaluation at x0: it tells m and epsfcn's dtype, and the engine copies
+        # it into MINPACK's fvec to answer MINPACK's first call.
+        first, scalar, epsilon = first_residuals(func(x.copy(), *args))
+        if m is not None and as_fortran_int(m, "m") != first.shape[0]:
+            raise TypeError(f"m={m}, but func returned {first.shape[0]} residuals at x0")
+        m = first.shape[0]
+    else:
+        m = residual_count(m)
+        first, scalar, epsilon = None, False, FLOAT64_EPS
+        if callback is None and (jac is None or isinstance(jac, CompiledCallback)):
+            check_no_args(args)  # MINPACK runs without the GIL: no Python receives them
+    check_sizes(n, m)
+    step = epsilon if settings.epsfcn is None else settings.epsfcn
+    result = _fit(code, jac, x, args, first, m, settings, maxfev, step, callback, full_output)
+    return result, scalar
