@@ -293,6 +293,21 @@ full_output_new(FullOutput *full, int m, int n)
 
 #define ARRAY_DATA(object) PyArray_DATA((PyArrayObject *)(object))
 
+/* Copy a float64 vector of any strides and alignment (native byte order) into out. */
+static void
+copy_vector(double *out, PyArrayObject *vector)
+{
+    npy_intp size = PyArray_DIM(vector, 0), stride = PyArray_STRIDE(vector, 0);
+    const char *data = PyArray_DATA(vector);
+    if (stride == sizeof(double)) {
+        memcpy(out, data, (size_t)size * sizeof(double));
+        return;
+    }
+    for (npy_intp i = 0; i < size; i++) {
+        memcpy(out + i, data + i * stride, sizeof(double));
+    }
+}
+
 #define FIT_RESULT_FIELDS (sizeof fit_result_fields / sizeof fit_result_fields[0] - 1)
 
 /* A FitResult of the given new references (all released, and NULL returned, if one of
@@ -348,7 +363,10 @@ engine_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     if (first != Py_None &&
-        (!is_float64_vector(first) || PyArray_DIM((PyArrayObject *)first, 0) != m)) {
+        (!PyArray_Check(first) || PyArray_TYPE((PyArrayObject *)first) != NPY_DOUBLE ||
+         PyArray_NDIM((PyArrayObject *)first) != 1 ||
+         !PyArray_ISNOTSWAPPED((PyArrayObject *)first) ||
+         PyArray_DIM((PyArrayObject *)first, 0) != m)) {
         PyErr_SetString(PyExc_TypeError, "first must be None or a float64 vector of m values");
         return NULL;
     }
@@ -378,7 +396,7 @@ engine_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto failed;
     }
     if (first != Py_None) {
-        memcpy(w.fvec, ARRAY_DATA(first), (size_t)m * sizeof(double));
+        copy_vector(w.fvec, (PyArrayObject *)first);
         ev.x0_in_fvec = ev.func != NULL;
     }
 

@@ -827,7 +827,7 @@ def test_memory_grows_with_k_n_squared_not_k_m_n(lib):
 def test_complex_data_is_a_type_error_naming_data(lib):
     # NumPy would drop the imaginary part with a ComplexWarning.
     rows = decay_rows(3).astype(complex)
-    with pytest.raises(TypeError, match="data must be an array of real numbers: dtype complex128"):
+    with pytest.raises(TypeError, match=r"data must be an array of real numbers, not complex \(dtype complex128\)"):
         leastsq_batch(compiled_form(lib, "decay", "ctypes"), X0, data=rows, m=M)
 
 

@@ -713,8 +713,8 @@ def test_nist_start2_default_reaches_scipys_minimum(name: str) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "text"),
     [
-        (dict(ydata=YDATA.astype(complex)), TypeError, "ydata must be real, not complex"),
-        (dict(xdata=XDATA + 1j), TypeError, "xdata must be real, not complex"),
+        (dict(ydata=YDATA.astype(complex)), TypeError, "ydata must be an array of real numbers, not complex"),
+        (dict(xdata=XDATA + 1j), TypeError, "xdata must be an array of real numbers, not complex"),
         (dict(ydata=["a"] * 50), ValueError, "ydata must be an array of real numbers"),
         (dict(p0=[1.0, np.nan, 0.0]), ValueError, "p0 must be finite"),
         (dict(p0=["a", "b", "c"]), TypeError, "p0 must be an array of real numbers"),

@@ -14,16 +14,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from minpack._engine import compiled_or_callable, fit
+from minpack._engine import all_compiled, compiled_or_callable, fit
 from minpack._inputs import (
     FLOAT64_EPS,
     Settings,
     check_no_args,
+    check_not_empty,
     check_settings,
     check_sizes,
     fit_buffer_bytes,
     maxfev_for,
     real_array,
+    real_input,
     residual_count,
 )
 from minpack._memory import check_allocation
@@ -97,21 +99,12 @@ def _thread_count(workers: int, count: int) -> int:
 
 def _data_rows(data: object, count: int) -> FloatArray:
     """Return data as float64 C-contiguous rows for compiled callbacks (no copy if it is)."""
-    unreal = "data must be an array of real numbers"
-    try:
-        given = np.asarray(data)
-    except (TypeError, ValueError) as error:  # ragged
-        raise type(error)(f"{unreal}: {error}") from None
-    if given.dtype.kind == "c":  # NumPy would drop the imaginary part, with a warning
-        raise TypeError(f"{unreal}: dtype {given.dtype} is complex")
+    given = real_input(data, "data", ValueError)
     if given.shape[:1] != (count,):
         raise ValueError(f"data must have {count} rows, not shape {given.shape}")
     if given.dtype != np.float64 or not given.flags.c_contiguous:
         check_allocation(8 * given.size, "data as float64 rows")
-    try:
-        return np.ascontiguousarray(given, dtype=np.float64)
-    except (TypeError, ValueError) as error:  # strings, objects that are not numbers
-        raise type(error)(f"{unreal}: {error}") from None
+    return np.ascontiguousarray(given, dtype=np.float64)
 
 
 def _starting_points(x0: object, count: int | None) -> FloatArray:
@@ -126,8 +119,7 @@ def _starting_points(x0: object, count: int | None) -> FloatArray:
         raise TypeError(f"x0 must be (n,) or (K, n), not shape {points.shape}")
     elif count is not None and points.shape[0] != count:
         raise ValueError(f"x0 has {points.shape[0]} rows but data has {count} problems")
-    if points.shape[1] == 0:
-        raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
+    check_not_empty(points.shape[1])
     if not all_finite(points.reshape(-1)):
         raise ValueError("x0 must be finite; it contains NaN or infinity")
     return points
@@ -180,8 +172,8 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
 
 
 def _fit_compiled(
-    func: CompiledCallback,
-    jac: CompiledCallback | None,
+    func: object,
+    jac: object,
     x: FloatArray,
     rows: FloatArray | None,
     m: int,
@@ -190,7 +182,10 @@ def _fit_compiled(
     workers: int,
     progress: bool,
 ) -> _Outputs:
-    """Fit every problem in C, ``workers`` threads taking chunks of problems in turn."""
+    """Fit every problem in C, ``workers`` threads taking chunks of problems in turn.
+
+    ``func`` and ``jac`` (or None) are CompiledCallbacks (see `all_compiled`).
+    """
     count, n = x.shape
     outputs = _Outputs(count, n)
     stop_flag = np.zeros(1, dtype=np.intc)
@@ -351,9 +346,7 @@ def leastsq_batch(
     compiled_func = compiled_or_callable(func, "func", None)
     compiled_jac = None if Dfun is None else compiled_or_callable(Dfun, "Dfun", None)
     results = _Outputs.bytes(count, n)
-    if isinstance(compiled_func, CompiledCallback) and (
-        compiled_jac is None or isinstance(compiled_jac, CompiledCallback)
-    ):
+    if all_compiled(compiled_func, compiled_jac):
         m = residual_count(m)
         check_sizes(n, m)
         check_no_args(args)

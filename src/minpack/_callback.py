@@ -92,8 +92,6 @@ def first_residuals(first: Any) -> tuple[FloatArray, bool, float]:
     into MINPACK's buffer before anything else can run.
     """
     if type(first) is np.ndarray and first.dtype is _FLOAT64 and first.ndim == 1:
-        if first.flags.c_contiguous:
-            return first, False, _FLOAT64_EPS  # the usual case, without conversions
-        return np.ascontiguousarray(first), False, _FLOAT64_EPS
-    values = np.ascontiguousarray(residual_vector(first, "func"))
+        return first, False, _FLOAT64_EPS  # the usual case: the engine takes any strides
+    values = residual_vector(first, "func")
     return values, np.ndim(first) == 0, float(np.finfo(epsfcn_dtype(first)).eps)

@@ -107,17 +107,8 @@ def _float_data(values: Any, check_finite: bool, name: str) -> FloatArray:
 
     Complex data is a ``TypeError``: SciPy drops the imaginary part with a warning.
     """
-    unreal = f"{name} must be an array of real numbers"
-    try:
-        given = np.asarray(values)  # once: a list is converted a single time
-    except (TypeError, ValueError) as error:  # ragged
-        raise type(error)(f"{unreal}: {error}") from None
-    if given.dtype.kind == "c":
-        raise TypeError(f"{name} must be real, not complex")
-    try:
-        array: FloatArray = given if given.dtype == np.float64 else np.asarray(given, float)
-    except (TypeError, ValueError) as error:  # strings, objects that are not numbers
-        raise type(error)(f"{unreal}: {error}") from None
+    given = real_input(values, name, ValueError)  # once: a list is converted a single time
+    array: FloatArray = given if given.dtype == np.float64 else given.astype(np.float64)
     if check_finite and not _finite(array):
         raise ValueError("array must not contain infs or NaNs")
     return array

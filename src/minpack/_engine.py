@@ -35,6 +35,14 @@ def compiled_or_callable(function: object, name: str, user_data: int | None) -> 
     return function
 
 
+def all_compiled(func: object, jac: object) -> bool:
+    """Whether ``func`` and ``jac`` (None or as `compiled_or_callable` returns it) are compiled.
+
+    MINPACK then runs without Python, and without the GIL.
+    """
+    return isinstance(func, CompiledCallback) and (jac is None or isinstance(jac, CompiledCallback))
+
+
 def fit(
     func: Callable[..., Any],
     x: FloatArray,
@@ -72,7 +80,7 @@ def fit(
     else:
         m = residual_count(m)
         first, scalar, epsilon = None, False, FLOAT64_EPS
-        if callback is None and (jac is None or isinstance(jac, CompiledCallback)):
+        if callback is None and all_compiled(code, jac):
             check_no_args(args)  # MINPACK runs without the GIL: no Python receives them
     check_sizes(n, m)
     step = epsilon if settings.epsfcn is None else settings.epsfcn

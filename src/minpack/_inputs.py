@@ -85,15 +85,32 @@ def as_fortran_int(value: object, name: str, limit: int = FORTRAN_INT_MAX) -> in
     return number
 
 
-def real_input(value: object, name: str) -> NDArray[Any]:
-    """Return ``value`` as an array of real numbers, without copying, or raise ``TypeError``."""
+def real_input(value: object, name: str, not_numbers: type[Exception] = TypeError) -> NDArray[Any]:
+    """Return ``value`` as an array of real numbers, without copying, or raise naming it.
+
+    The one converter of array arguments; every message reads "``name`` must be an array
+    of real numbers", then why.  Complex values are a ``TypeError`` (NumPy would drop
+    the imaginary part, with a warning).  Values that are not numbers (ragged lists,
+    strings, objects) raise ``not_numbers``: ``TypeError`` for leastsq's own arguments,
+    ``ValueError`` where SciPy raises one (``curve_fit``'s data), in which case an
+    object array that holds numbers is converted, as SciPy converts it.
+    """
+    unreal = f"{name} must be an array of real numbers"
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be an array of real numbers, not dtype {array.dtype}")
-    return array
+        raise not_numbers(f"{unreal}: {exc}") from None
+    kind = array.dtype.kind
+    if kind in "biuf":
+        return array
+    if kind == "c":
+        raise TypeError(f"{unreal}, not complex (dtype {array.dtype})")
+    if not_numbers is TypeError:
+        raise TypeError(f"{unreal}, not dtype {array.dtype}")
+    try:
+        return array.astype(np.float64)
+    except (TypeError, ValueError) as exc:  # strings, objects that are not numbers
+        raise not_numbers(f"{unreal}: {exc}") from None
 
 
 def real_array(value: object, name: str) -> FloatArray:
@@ -134,6 +151,15 @@ class Settings(NamedTuple):
     col_deriv: bool
 
 
+# leastsq's defaults (SciPy's), the very objects of its signature: a call that leaves the
+# options alone is recognised by identity and shares one checked Settings.
+FTOL = XTOL = 1.49012e-08
+GTOL = 0.0
+MAXFEV = 0
+FACTOR = 100
+_DEFAULTS = Settings(FTOL, XTOL, GTOL, MAXFEV, None, float(FACTOR), None, False)
+
+
 def check_settings(
     ftol: object,
     xtol: object,
@@ -150,6 +176,17 @@ def check_settings(
     ``maxfev`` is limited so that MINPACK's count of evaluations cannot overflow: lmdif
     tests it after each trial point, by when a Jacobian may have added n evaluations.
     """
+    if (
+        ftol is FTOL
+        and xtol is XTOL
+        and gtol is GTOL
+        and maxfev is MAXFEV
+        and epsfcn is None
+        and factor is FACTOR
+        and diag is None
+        and not col_deriv
+    ):
+        return _DEFAULTS
     return Settings(
         _not_nan(ftol, "ftol"),
         _not_nan(xtol, "xtol"),
@@ -193,8 +230,7 @@ def initial_point(x0: object) -> FloatArray:
         x = x0.flatten()  # the common case in one step: a copy, never the caller's x0
     else:
         given = real_input(x0, "x0")
-        if given.size == 0:
-            raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
+        check_not_empty(given.size)
         if given.size > _MAX_VARIABLES:  # before the copy: a broadcast view costs nothing
             raise ValueError(
                 f"x0 has {given.size} elements; MINPACK's limit is m*n <= {FORTRAN_INT_MAX} "
@@ -204,6 +240,12 @@ def initial_point(x0: object) -> FloatArray:
     if not all_finite(x):
         raise ValueError("x0 must be finite; it contains NaN or infinity")
     return x
+
+
+def check_not_empty(n: int) -> None:
+    """Raise unless there is at least one variable."""
+    if n == 0:
+        raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
 
 
 def residual_count(m: object) -> int:

@@ -7,11 +7,22 @@ from collections.abc import Callable
 from typing import Any
 
 from minpack._engine import fit
-from minpack._inputs import FloatArray, check_settings, initial_point, maxfev_for
+from minpack._inputs import (
+    FACTOR,
+    FTOL,
+    GTOL,
+    MAXFEV,
+    XTOL,
+    FloatArray,
+    check_settings,
+    initial_point,
+    maxfev_for,
+)
 from minpack._messages import (
     FAILURE,
     IMPROPER_INPUT,
     STOPPED_BY_CALLBACK,
+    SUCCESS,
     message,
 )
 
@@ -23,12 +34,12 @@ def leastsq(
     Dfun: Callable[..., Any] | None = None,  # noqa: N803 - SciPy's name
     full_output: bool | int = False,
     col_deriv: bool | int = False,
-    ftol: float = 1.49012e-08,
-    xtol: float = 1.49012e-08,
-    gtol: float = 0.0,
-    maxfev: int = 0,
+    ftol: float = FTOL,
+    xtol: float = XTOL,
+    gtol: float = GTOL,
+    maxfev: int = MAXFEV,
     epsfcn: float | None = None,
-    factor: float = 100,
+    factor: float = FACTOR,
     diag: Any = None,
     *,
     m: int | None = None,
@@ -166,6 +177,8 @@ def leastsq(
         func, x, args, Dfun, settings, limit, m, bool(full_output), callback
     )
     info = result.info
+    if not full_output and info in SUCCESS:
+        return x, info  # the usual case: no message is needed
     text = STOPPED_BY_CALLBACK if result.stopped_by_callback else message(info, settings, limit)
     if not full_output:
         if info in FAILURE or (info < 0 and not result.stopped_by_callback):

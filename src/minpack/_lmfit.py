@@ -46,22 +46,19 @@ _ATTRIBUTE = "scipy_leastsq"
 def _undo_scipy_correction(func: Callable[..., Any]) -> None:
     """Give back to lmfit's count of calls the 2 that it subtracted for SciPy.
 
-    Only when ``func`` is the residual of an lmfit ``Minimizer`` whose count is still
-    at -2, where ``Minimizer.leastsq`` leaves it just before it calls ``leastsq``;
-    anything else is left alone.  lmfit need not be imported: if ``lmfit.minimizer``
-    is not in `sys.modules`, ``func`` cannot be one of its residuals.
+    Only when ``func`` is a method of an lmfit ``Minimizer`` (its residual: lmfit
+    passes ``self.__residual``) whose ``result.nfev`` is still at -2, where
+    ``Minimizer.leastsq`` leaves it just before it calls ``leastsq``; anything else is
+    left alone.  Public names only: ``lmfit.minimizer.Minimizer``, a bound method's
+    ``__self__``, and ``MinimizerResult.nfev``.  lmfit need not be imported: if
+    ``lmfit.minimizer`` is not in `sys.modules`, ``func`` cannot be one of its residuals.
     """
     module = sys.modules.get("lmfit.minimizer")
     minimizer_class = getattr(module, "Minimizer", None)
     if not isinstance(minimizer_class, type):
         return
     owner = getattr(func, "__self__", None)
-    residual = getattr(minimizer_class, "_Minimizer__residual", None)
-    if (
-        residual is None
-        or not isinstance(owner, minimizer_class)
-        or getattr(func, "__func__", None) is not residual
-    ):
+    if not isinstance(owner, minimizer_class):
         return
     result: Any = getattr(owner, "result", None)
     if getattr(result, "nfev", None) == -_SCIPY_EXTRA_CALLS:
@@ -173,9 +170,10 @@ def use_in_lmfit() -> AbstractContextManager[None]:
     With lmfit's default ``epsfcn=1e-10`` (or a ``Dfun``), both engines take the
     same steps: the fitted values, ``nfev``, ``ier`` and messages are SciPy's to the
     last bit; the uncertainties and correlations agree to rounding (SciPy inverts
-    ``R`` with LAPACK, minpack with NumPy).  An ``epsfcn`` below 2.22044604926e-16,
-    Fortran MINPACK's machine precision (``epsfcn=None`` too), makes the two take
-    forward-difference steps ~2e-12 apart: they then agree to the solver's accuracy.
+    ``R`` with LAPACK's ``trtri``, minpack with its own C of the same arithmetic).
+    An ``epsfcn`` below 2.22044604926e-16, Fortran MINPACK's machine precision
+    (``epsfcn=None`` too), makes the two take forward-difference steps ~2e-12 apart:
+    they then agree to the solver's accuracy.
 
     Returns
     -------

@@ -80,8 +80,8 @@ def fit(
     /,
 ) -> FitResult: ...
 def fit_batch(
-    func: CompiledCallback,
-    jac: CompiledCallback | None,
+    func: object,
+    jac: object,
     x: _F,
     rows: _F | None,
     settings: tuple[Any, ...],

@@ -62,17 +62,17 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess by th
 from minpack._batch import BatchResult, _worker_count
 from minpack._batch import leastsq_batch as _leastsq_batch
 from minpack._compiled import compiled, is_ctypes_function
-from minpack._engine import compiled_or_callable
+from minpack._engine import all_compiled, compiled_or_callable
 from minpack._inputs import (
     Settings,
     check_no_args,
+    check_not_empty,
     check_settings,
     check_sizes,
     maxfev_for,
     residual_count,
 )
 from minpack._messages import message
-from minpack._minpack import CompiledCallback
 
 __all__ = ["DaskBatchResult", "leastsq_batch"]
 
@@ -501,15 +501,12 @@ def leastsq_batch(
     n = x0.shape[-1]
     if math.isnan(n):
         raise ValueError("x0 has an unknown number of columns n; compute its chunk sizes first")
-    if n == 0:
-        raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
+    check_not_empty(n)
     settings = check_settings(ftol, xtol, gtol, maxfev, epsfcn, factor, diag, bool(col_deriv), n)
     _worker_count(workers)  # the TypeError for a bad count, now
     compiled_func = compiled_or_callable(func, "func", None)
     compiled_jac = None if Dfun is None else compiled_or_callable(Dfun, "Dfun", None)
-    if isinstance(compiled_func, CompiledCallback) and (
-        compiled_jac is None or isinstance(compiled_jac, CompiledCallback)
-    ):
+    if all_compiled(compiled_func, compiled_jac):
         check_sizes(n, residual_count(m))
         check_no_args(args)
 
