@@ -4,7 +4,7 @@
  * bench_batch.py builds this file at run time with
  *
  *     cc -O2 -ffp-contract=off -shared -fPIC batch_residual.c \
- *         /usr/lib/x86_64-linux-gnu/libminpack.a -lm -lpthread -o libbatch.so
+ *         "$(cc -print-file-name=libminpack.a)" -lm -lpthread -o libbatch.so
  *
  * and loads it with ctypes.  It is not part of the package.
  *

@@ -34,25 +34,20 @@ import argparse
 import ctypes
 import os
 import platform
-import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import scipy
 import scipy.optimize
+from c_limit import build_library, find_libminpack
 
 import minpack
 
-HERE = Path(__file__).resolve().parent
-SOURCE = HERE / "batch_residual.c"
-LIBMINPACK = "/usr/lib/x86_64-linux-gnu/libminpack.a"
 M = 50
 T = np.linspace(0.0, 4.0, M)
 P0 = (1.0, 1.0, 0.0)
@@ -92,21 +87,6 @@ def problems(count: int, seed: int = 20261125) -> np.ndarray:
 def decay_row(p: np.ndarray, y: np.ndarray, t: np.ndarray) -> np.ndarray:
     """The NumPy twin of decay_residual: called as func(x, data[k], t)."""
     return p[0] * np.exp(-p[1] * t) + p[2] - y
-
-
-def build_library(cc: str, libminpack: str, directory: str) -> ctypes.CDLL:
-    """Compile batch_residual.c against libminpack.a into ``directory`` and load it."""
-    target = str(Path(directory) / "libbatch.so")
-    command = [
-        *shlex.split(cc),
-        *("-O2", "-ffp-contract=off", "-shared", "-fPIC", str(SOURCE), libminpack),
-        *("-lm", "-lpthread", "-o", target),
-    ]
-    subprocess.run(command, check=True)
-    library = ctypes.CDLL(target)
-    library.c_loop_fit.restype = ctypes.c_int
-    library.c_loop_fit.argtypes = [ctypes.c_int] * 3 + [ctypes.c_void_p] * 4 + [ctypes.c_int]
-    return library
 
 
 @dataclass
@@ -221,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=11, help="timed rounds")
     parser.add_argument("--quick", action="store_true", help="K = 2,000, 3 rounds: a smoke run")
     parser.add_argument("--cc", default=os.environ.get("CC", "cc"), help="the C compiler")
-    parser.add_argument("--libminpack", default=LIBMINPACK, help="MINPACK's static library")
+    parser.add_argument(
+        "--libminpack", default=None, help="MINPACK's static library (default: as cc finds it)"
+    )
     options = parser.parse_args(argv)
     if options.quick:
         options.problems, options.rounds = 2000, 3
@@ -242,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     data = problems(max(k_compiled, k_python))
     with tempfile.TemporaryDirectory() as directory:
-        library = build_library(options.cc, options.libminpack, directory)
+        libminpack = options.libminpack or find_libminpack(options.cc)
+        library = build_library(options.cc, libminpack, directory)
         residual = ctypes.cast(library.decay_residual, RESIDUAL)
         compiled = {"m": M}
         contenders = [

@@ -58,13 +58,16 @@ def _c_type(text: str) -> str:
     return f"{base} {'*' * stars}" if stars else base
 
 
-@functools.lru_cache(maxsize=64)
-def takes_user_data(signature: str | None, name: str) -> bool:
-    """Return whether ``signature`` ends in ``void *user_data``; ``TypeError`` if not accepted.
+# Signatures already recognised, and whether each takes user data: a callback is usually
+# passed fit after fit, and its signature is parsed once.
+_RECOGNISED: dict[str | None, bool] = {}
 
-    Recognised once per signature: the answer (or the error) is cached, since the same
-    callback is usually passed fit after fit.
-    """
+
+def takes_user_data(signature: str | None, name: str) -> bool:
+    """Return whether ``signature`` ends in ``void *user_data``; ``TypeError`` if not accepted."""
+    known = _RECOGNISED.get(signature)
+    if known is not None:
+        return known
     canonical = None
     if signature:
         text = re.sub(r"\bconst\b", " ", signature)
@@ -73,6 +76,8 @@ def takes_user_data(signature: str | None, name: str) -> bool:
         canonical = f"{_c_type(result)} ({', '.join(_c_type(t) for t in types_)})"
     if canonical not in SIGNATURES:
         raise TypeError(f"compiled {name} has signature {signature!r}; expected {EXPECTED}")
+    if len(_RECOGNISED) < 256:  # bounded: signatures are few, but they come from users
+        _RECOGNISED[signature] = SIGNATURES[canonical]
     return SIGNATURES[canonical]
 
 

@@ -15,6 +15,7 @@ from minpack._callback import FloatArray, first_residuals
 from minpack._compiled import PYTHON_CALLABLES, compiled
 from minpack._inputs import (
     FLOAT64_EPS,
+    UNCHECKED_VALUES,
     Settings,
     as_fortran_int,
     check_no_args,
@@ -78,11 +79,13 @@ def fit(
             raise TypeError(f"m={m}, but func returned {first.shape[0]} residuals at x0")
         m = first.shape[0]
     else:
-        m = residual_count(m)
+        if type(m) is not int:
+            m = residual_count(m)
         first, scalar, epsilon = None, False, FLOAT64_EPS
-        if callback is None and all_compiled(code, jac):
+        if args and callback is None and all_compiled(code, jac):
             check_no_args(args)  # MINPACK runs without the GIL: no Python receives them
-    check_sizes(n, m)
+    if not n <= m < UNCHECKED_VALUES // n:  # the usual small fit passes at once
+        check_sizes(n, m)
     step = epsilon if settings.epsfcn is None else settings.epsfcn
     result = _fit(code, jac, x, args, first, m, settings, maxfev, step, callback, full_output)
     return result, scalar

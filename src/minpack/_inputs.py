@@ -226,20 +226,32 @@ def maxfev_for(settings: Settings, n: int, with_jacobian: bool) -> int:
 
 def initial_point(x0: object) -> FloatArray:
     """Flatten ``x0`` into a private float64 vector, as MINPACK's ``x``."""
-    if type(x0) is np.ndarray and x0.dtype is _FLOAT64 and 0 < x0.size <= _MAX_VARIABLES:
-        x = x0.flatten()  # the common case in one step: a copy, never the caller's x0
+    if isinstance(x0, np.ndarray):
+        if type(x0) is np.ndarray and x0.dtype is _FLOAT64 and 0 < x0.size <= _MAX_VARIABLES:
+            x = x0.flatten()  # a copy, never the caller's x0
+        else:
+            x = _general_point(x0)
+    elif isinstance(x0, tuple | list) and 0 < len(x0) <= _MAX_VARIABLES:
+        x = np.asarray(x0)  # a new array: nothing else can reach it
+        if x.dtype is not _FLOAT64 or x.ndim != 1:  # not just floats: the general rules
+            x = _general_point(x0)
     else:
-        given = real_input(x0, "x0")
-        check_not_empty(given.size)
-        if given.size > _MAX_VARIABLES:  # before the copy: a broadcast view costs nothing
-            raise ValueError(
-                f"x0 has {given.size} elements; MINPACK's limit is m*n <= {FORTRAN_INT_MAX} "
-                f"with m >= n, so n <= {_MAX_VARIABLES}"
-            )
-        x = given.astype(np.float64).reshape(-1)
+        x = _general_point(x0)
     if not all_finite(x):
         raise ValueError("x0 must be finite; it contains NaN or infinity")
     return x
+
+
+def _general_point(x0: object) -> FloatArray:
+    """Convert any other ``x0``: real numbers of any shape, flattened, copied."""
+    given = real_input(x0, "x0")
+    check_not_empty(given.size)
+    if given.size > _MAX_VARIABLES:  # before the copy: a broadcast view costs nothing
+        raise ValueError(
+            f"x0 has {given.size} elements; MINPACK's limit is m*n <= {FORTRAN_INT_MAX} "
+            f"with m >= n, so n <= {_MAX_VARIABLES}"
+        )
+    return given.astype(np.float64).reshape(-1)
 
 
 def check_not_empty(n: int) -> None:
