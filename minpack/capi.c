@@ -3,7 +3,7 @@
  * and the same routines for callbacks that take m and n by value and a user-data
  * pointer (the signatures of leastsq's compiled callbacks).  They run no Python.
  */
-#include "module.h"
+#include "extension.h"
 
 #include <stdint.h>
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "module.h"
+#include "extension.h"
 #include <stdlib.h>
 
 #include "numpy_api.h"

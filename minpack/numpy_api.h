@@ -1,6 +1,6 @@
 /*
  * NumPy's C API for the hand-written C files of the extension.  They share one table,
- * named here and filled in by module.c at import (f2py's generated code keeps its own).
+ * named here and filled in by extension.c at import (f2py's generated code keeps its own).
  */
 #ifndef MINPACK_NUMPY_API_H
 #define MINPACK_NUMPY_API_H

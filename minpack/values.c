@@ -1,5 +1,5 @@
 /* Checks of float64 vectors for the Python layer, without NumPy's temporaries. */
-#include "module.h"
+#include "extension.h"
 
 #include "guard.h"
 #include "numpy_api.h"

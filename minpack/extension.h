@@ -4,8 +4,8 @@
  * the initialisation its init hook calls.  Python's headers only: the generated code
  * includes NumPy's itself.
  */
-#ifndef MINPACK_MODULE_H
-#define MINPACK_MODULE_H
+#ifndef MINPACK_EXTENSION_H
+#define MINPACK_EXTENSION_H
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -21,7 +21,7 @@ PyObject *values_magnitudes_within(PyObject *module, PyObject *const *args, Py_s
 PyObject *capi_capsule_parts(PyObject *module, PyObject *capsule);
 int capi_module_init(PyObject *module);
 
-/* module.c: everything the hand-written C adds to the module (types, constants, capi). */
+/* extension.c: everything the hand-written C adds to the module (types, constants, capi). */
 int minpack_module_init(PyObject *module);
 
 #endif

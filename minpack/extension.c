@@ -3,7 +3,7 @@
 #define MINPACK_IMPORTS_NUMPY
 #include "numpy_api.h"
 
-#include "module.h"
+#include "extension.h"
 
 #include "engine.h"
 #include "guard.h"
