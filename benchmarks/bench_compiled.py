@@ -9,7 +9,8 @@ The small problem of bench_leastsq.py: y = a*exp(-b*t) + c on t = linspace(0, 4,
   ``decay_residual``, timed over many fits of the same problem (per fit);
 * ``minpack.leastsq`` with that C residual in a ``scipy.LowLevelCallable`` (ctypes
   function pointer, the y values as user data): the same residual code exactly;
-* ``minpack.leastsq`` with a numba ``cfunc`` of the same model in a ``LowLevelCallable``.
+* ``minpack.leastsq`` with a numba ``cfunc`` of the same model in a ``LowLevelCallable``,
+  without and with ``full_output``.
 
 Before timing it checks that the three give the same x, ier and nfev, bit for bit.  It
 prints median microseconds per fit and the medians of per-round ratios to the C loop.
@@ -85,12 +86,15 @@ def c_loop(library: ctypes.CDLL, fits: int) -> Callable[[], tuple[np.ndarray, in
     return run
 
 
-def through_leastsq(residual: object, fits: int) -> Callable[[], tuple[np.ndarray, int, int]]:
+def through_leastsq(
+    residual: object, fits: int, full_output: bool
+) -> Callable[[], tuple[np.ndarray, int, int]]:
     """Fit the problem ``fits`` times with minpack.leastsq; return the last fit's."""
 
     def run() -> tuple[np.ndarray, int, int]:
-        for _ in range(fits):
-            x, cov_x, info, mesg, ier = minpack.leastsq(residual, P0, m=M, full_output=True)
+        for _ in range(fits - 1):
+            minpack.leastsq(residual, P0, m=M, full_output=full_output)
+        x, cov_x, info, mesg, ier = minpack.leastsq(residual, P0, m=M, full_output=True)
         return x, ier, info["nfev"]
 
     return run
@@ -118,10 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         contenders = {
             "C loop over lmdif_ (the limit)": c_loop(library, options.fits),
             "leastsq, C residual, LowLevelCallable": through_leastsq(
-                scipy.LowLevelCallable(c_residual, y), options.fits
+                scipy.LowLevelCallable(c_residual, y), options.fits, False
             ),
             "leastsq, numba cfunc, LowLevelCallable": through_leastsq(
-                scipy.LowLevelCallable(numba_decay.ctypes, y), options.fits
+                scipy.LowLevelCallable(numba_decay.ctypes, y), options.fits, False
+            ),
+            "  the same, full_output=True": through_leastsq(
+                scipy.LowLevelCallable(numba_decay.ctypes, y), options.fits, True
             ),
         }
         names = list(contenders)

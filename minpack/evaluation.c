@@ -12,84 +12,11 @@
 #include "evaluation.h"
 
 #include <stdatomic.h>
-#include <structmember.h>
 
 #include "numpy_api.h"
 
 /* The fit whose MINPACK call is running in this thread. */
 static _Thread_local Evaluation *active = NULL;
-
-/* ---- compiled callbacks --------------------------------------------------------------- */
-
-static PyObject *
-CompiledCallback_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
-{
-    unsigned long long function, user_data;
-    int with_user_data;
-    static char *keywords[] = {"address", "user_data", "with_user_data", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "KKp:CompiledCallback", keywords, &function,
-                                     &user_data, &with_user_data)) {
-        return NULL;
-    }
-    if (function == 0) {
-        PyErr_SetString(PyExc_ValueError, "a compiled callback's address must not be NULL");
-        return NULL;
-    }
-    CompiledCallback *self = (CompiledCallback *)type->tp_alloc(type, 0);
-    if (self != NULL) {
-        self->code.function = (void *)(uintptr_t)function;
-        self->code.user_data = (void *)(uintptr_t)user_data;
-        self->code.with_user_data = with_user_data;
-    }
-    return (PyObject *)self;
-}
-
-static PyObject *
-CompiledCallback_get_address(CompiledCallback *self, void *closure)
-{
-    return PyLong_FromVoidPtr(self->code.function);
-}
-
-static PyObject *
-CompiledCallback_get_user_data(CompiledCallback *self, void *closure)
-{
-    return PyLong_FromUnsignedLongLong((unsigned long long)(uintptr_t)self->code.user_data);
-}
-
-static PyObject *
-CompiledCallback_get_with_user_data(CompiledCallback *self, void *closure)
-{
-    return PyBool_FromLong(self->code.with_user_data);
-}
-
-static PyObject *
-CompiledCallback_repr(CompiledCallback *self)
-{
-    return PyUnicode_FromFormat("CompiledCallback(address=%p, user_data=%p, with_user_data=%s)",
-                                self->code.function, self->code.user_data,
-                                self->code.with_user_data ? "True" : "False");
-}
-
-static PyGetSetDef CompiledCallback_getset[] = {
-    {"address", (getter)CompiledCallback_get_address, NULL, "The function's address.", NULL},
-    {"user_data", (getter)CompiledCallback_get_user_data, NULL,
-     "The address passed as its user data.", NULL},
-    {"with_user_data", (getter)CompiledCallback_get_with_user_data, NULL,
-     "Whether its signature ends in void *user_data.", NULL},
-    {NULL, NULL, NULL, NULL, NULL},
-};
-
-PyTypeObject CompiledCallbackType = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "minpack._minpack.CompiledCallback",
-    .tp_doc = PyDoc_STR("CompiledCallback(address, user_data, with_user_data)\n--\n\n"
-                        "A compiled func or Dfun, as the fit engine calls it."),
-    .tp_basicsize = sizeof(CompiledCallback),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_new = CompiledCallback_new,
-    .tp_repr = (reprfunc)CompiledCallback_repr,
-    .tp_getset = CompiledCallback_getset,
-};
 
 static void
 call_compiled(const CompiledCode *code, int m, int n, const double *x, double *out, int *iflag)

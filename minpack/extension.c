@@ -22,7 +22,7 @@ minpack_module_init(PyObject *module)
         PyModule_AddIntMacro(module, NONFINITE_JACOBIAN) < 0) {
         return -1;
     }
-    if (engine_module_init(module) < 0) {
+    if (compiled_module_init() < 0 || engine_module_init(module) < 0) {
         return -1;
     }
     return capi_module_init(module);

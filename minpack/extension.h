@@ -14,6 +14,9 @@
 PyObject *engine_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *engine_fit_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 int engine_module_init(PyObject *module);
+/* compiled.c */
+PyObject *compiled_read(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+int compiled_module_init(void);
 /* values.c */
 PyObject *values_all_finite(PyObject *module, PyObject *value);
 PyObject *values_magnitudes_within(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

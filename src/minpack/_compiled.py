@@ -20,7 +20,7 @@ import functools
 import re
 import types
 
-from minpack._minpack import CompiledCallback, capsule_parts
+from minpack._minpack import CompiledCallback, capsule_parts, read_compiled
 
 # The accepted signatures, written as _canonical() writes them, and whether each
 # takes user data.
@@ -44,6 +44,7 @@ _CTYPES_NAMES = {
 # cfunc) derives from one base class, which ctypes documents but names only privately:
 # take it from a type that the public factory makes.
 _CFUNCTION_POINTER = ctypes.CFUNCTYPE(None).__mro__[1]
+_VOID_POINTER = ctypes.c_void_p
 
 # Types that are Python code for certain (a lookup of ``ctypes`` on them would be slow).
 PYTHON_CALLABLES = frozenset(
@@ -142,6 +143,14 @@ def _is_low_level_callable(callback: object) -> bool:
     return kind.__name__ == "LowLevelCallable" and kind.__module__.startswith("scipy")
 
 
+def read_compiled_fast(callback: object) -> CompiledCallback | None:
+    """Read, in C, a capsule or LowLevelCallable of a signature accepted before; else None.
+
+    None says nothing about ``callback``: `compiled` then reads and checks it.
+    """
+    return read_compiled(callback, _RECOGNISED, _CFUNCTION_POINTER, _VOID_POINTER)
+
+
 def compiled(callback: object, name: str, user_data: int | None = None) -> CompiledCallback | None:
     """Return ``callback`` as compiled code, or None when it is a Python callable.
 
@@ -151,6 +160,11 @@ def compiled(callback: object, name: str, user_data: int | None = None) -> Compi
     """
     if type(callback) in PYTHON_CALLABLES:  # the common case, answered at once
         return None
+    code = read_compiled_fast(callback)
+    if code is not None:
+        if user_data is None:
+            return code
+        return CompiledCallback(code.address, user_data, code.with_user_data)
     if isinstance(callback, CompiledCallback):
         address, own_data, with_data = (
             callback.address, callback.user_data, callback.with_user_data

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from minpack._callback import FloatArray, first_residuals
-from minpack._compiled import PYTHON_CALLABLES, compiled
+from minpack._compiled import PYTHON_CALLABLES, compiled, read_compiled_fast
 from minpack._inputs import (
     FLOAT64_EPS,
     UNCHECKED_VALUES,
@@ -67,7 +67,9 @@ def fit(
     if type(func) in PYTHON_CALLABLES:
         code: object = func
     else:
-        code = compiled_or_callable(func, "func", user_data)
+        code = None if user_data is not None else read_compiled_fast(func)
+        if code is None:
+            code = compiled_or_callable(func, "func", user_data)
     jac = None if Dfun is None else compiled_or_callable(Dfun, "Dfun", user_data)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, not {callback!r}")
