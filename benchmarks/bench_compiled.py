@@ -33,11 +33,11 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy
+from bench_leastsq import P0, small_problem
+from c_limit import build_library, find_libminpack
 from numba import carray, cfunc, types
 
 import minpack
-from bench_leastsq import P0, small_problem
-from c_limit import build_library, find_libminpack
 
 T, Y = small_problem()
 M, N = T.size, len(P0)
@@ -60,7 +60,7 @@ RESIDUAL = ctypes.CFUNCTYPE(
         types.CPointer(types.intc), types.voidptr,
     )
 )  # fmt: skip
-def numba_decay(m, n, x, fvec, iflag, user_data):  # noqa: ARG001 - the C signature
+def numba_decay(m, n, x, fvec, iflag, user_data):
     y = carray(user_data, (m,), dtype=np.float64)
     for i in range(m):
         t = 4.0 if i == m - 1 else i * STEP  # as decay_residual and NumPy's linspace
@@ -94,7 +94,7 @@ def through_leastsq(
     def run() -> tuple[np.ndarray, int, int]:
         for _ in range(fits - 1):
             minpack.leastsq(residual, P0, m=M, full_output=full_output)
-        x, cov_x, info, mesg, ier = minpack.leastsq(residual, P0, m=M, full_output=True)
+        x, _, info, _, ier = minpack.leastsq(residual, P0, m=M, full_output=True)
         return x, ier, info["nfev"]
 
     return run

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 # The file reader, the 27 models and the scoring live beside the tests that check them, in
-# tests/nist_strd.py; tests/ is not an installed package, so put it on the import path.
+# tests/helpers/nist_strd.py; tests/ is not an installed package, so put it on the import path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-import nist_strd as ns
+from helpers import nist_strd as ns
 
 # A fit "reaches" the certified values when every parameter agrees to this many digits.
 GOOD_DIGITS = 6.0

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from fuzz_inputs import (
+from helpers.compiled import SIGNATURE_WITH_USER_DATA, address_of, capsule
+from helpers.fuzz_inputs import (
     COMPILED_RESULTS,
     DTYPES,
     EPSFCNS,
@@ -344,21 +345,9 @@ def _with_user_data(pointer: Any, shift: np.ndarray, wrong: str | None) -> Any:
     """Give a compiled func ``shift`` as its user data through a named PyCapsule."""
     if wrong is not None or not isinstance(pointer, ctypes._CFuncPtr):
         return None
-    new = ctypes.pythonapi.PyCapsule_New
-    new.restype, new.argtypes = (
-        ctypes.py_object,
-        [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p],
-    )
-    set_context = ctypes.pythonapi.PyCapsule_SetContext
-    set_context.restype, set_context.argtypes = ctypes.c_int, [ctypes.py_object, ctypes.c_void_p]
-    capsule = new(
-        ctypes.cast(pointer, ctypes.c_void_p).value,
-        b"void (int, int, double *, double *, int *, void *)",
-        None,
-    )
-    set_context(capsule, shift.ctypes.data)
+    made = capsule(address_of(pointer), SIGNATURE_WITH_USER_DATA, shift.ctypes.data)
     _KEEP_ALIVE.append((pointer, shift))  # the capsule holds raw pointers only
-    return capsule
+    return made
 
 
 _KEEP_ALIVE: list[Any] = []

@@ -11,7 +11,6 @@ C compiler.  The reference for a compiled batch is `leastsq` with the same C fun
 a PyCapsule whose context is the problem's row.
 """
 
-import ctypes
 import re
 import signal
 import sys
@@ -22,7 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from c_callbacks import build, jacobian, residuals
+from helpers.compiled import WITH_USER_DATA, jacobian, residuals
 
 from minpack import leastsq, leastsq_batch
 
@@ -71,15 +70,6 @@ def residuals_of(p, t, y):
 
 
 # ---- compiled callbacks ----------------------------------------------------------------
-
-DOUBLE_P = ctypes.POINTER(ctypes.c_double)
-INT_P = ctypes.POINTER(ctypes.c_int)
-
-
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    return build(tmp_path_factory)
-
 
 OTHER_ROW = decay_rows(1, seed=99)[0]
 
@@ -827,18 +817,17 @@ def test_memory_grows_with_k_n_squared_not_k_m_n(lib):
 def test_complex_data_is_a_type_error_naming_data(lib):
     # NumPy would drop the imaginary part with a ComplexWarning.
     rows = decay_rows(3).astype(complex)
-    with pytest.raises(TypeError, match=r"data must be an array of real numbers, not complex \(dtype complex128\)"):
+    with pytest.raises(
+        TypeError, match=r"data must be an array of real numbers, not complex \(dtype complex128\)"
+    ):
         leastsq_batch(compiled_form(lib, "decay", "ctypes"), X0, data=rows, m=M)
 
 
 def test_more_workers_than_chunks_start_one_thread_per_chunk():
     # 4 problems are one chunk: one worker thread, however many workers are allowed.
     threads_seen = []
-    signature = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_double),
-                                 ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_int),
-                                 ctypes.c_void_p)  # fmt: skip
 
-    @signature
+    @WITH_USER_DATA
     def line(m, n, x, fvec, iflag, user_data):
         threads_seen.append(threading.active_count())
         for i in range(m):

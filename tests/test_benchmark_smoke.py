@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.benchmark  # deselect with -m "not benchmark"
 pytest.importorskip("scipy.optimize")
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_leastsq.py"
 

@@ -5,8 +5,8 @@ import weakref
 
 import numpy as np
 import pytest
-from decay import NOISY, P0, T, residuals
-from decay import jacobian as decay_jacobian
+from helpers.decay import NOISY, P0, T, residuals
+from helpers.decay import jacobian as decay_jacobian
 
 from minpack import leastsq
 

@@ -4,6 +4,7 @@ import ctypes
 
 import numpy as np
 import pytest
+from helpers.compiled import FORTRAN_FCN, FORTRAN_JAC_FCN, WITH_USER_DATA, capsule_name
 
 import minpack
 
@@ -80,18 +81,10 @@ def _expected(**kwargs):
     return x, info["nfev"], info.get("njev"), ier
 
 
-FORTRAN_FCN = ctypes.CFUNCTYPE(None, P(INT), P(INT), P(DOUBLE), P(DOUBLE), P(INT))
-FORTRAN_JAC_FCN = ctypes.CFUNCTYPE(None, P(INT), P(INT), P(DOUBLE), P(DOUBLE), P(DOUBLE), P(INT),
-                                   P(INT))  # fmt: skip
-USER_DATA_FCN = ctypes.CFUNCTYPE(None, INT, INT, P(DOUBLE), P(DOUBLE), P(INT), ctypes.c_void_p)
-
-
 def test_capsules_are_named_by_their_signatures():
     assert set(minpack.capi) == {"lmdif", "lmder", "lmdif_with_user_data", "lmder_with_user_data"}
-    get_name = ctypes.pythonapi.PyCapsule_GetName
-    get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
     for name, capsule in minpack.capi.items():
-        signature = get_name(capsule).decode()
+        signature = capsule_name(capsule).decode()
         assert signature.startswith("void (void (*)(")
         assert minpack.capi_address(name) != 0
     with pytest.raises(TypeError):
@@ -131,12 +124,12 @@ def test_raw_lmder_gives_leastsqs_result():
 def _user_data_callbacks(seen_user_data):
     """Residual and Jacobian callbacks that record the user data they receive."""
 
-    @USER_DATA_FCN
+    @WITH_USER_DATA
     def residual(m, n, x, fvec, iflag, user_data):
         seen_user_data.add(user_data)
         np.ctypeslib.as_array(fvec, (m,))[:] = decay(np.ctypeslib.as_array(x, (n,)).copy())
 
-    @USER_DATA_FCN
+    @WITH_USER_DATA
     def jacobian(m, n, x, fjac, iflag, user_data):
         seen_user_data.add(user_data)
         out = np.ctypeslib.as_array(fjac, (m * n,)).reshape(n, m)
@@ -149,7 +142,7 @@ def test_lmdif_with_user_data_gives_leastsqs_result():
     seen = set()
     residual, _ = _user_data_callbacks(seen)
     work = Workspace()
-    lmdif = _function("lmdif_with_user_data", None, USER_DATA_FCN, *[ctypes.c_void_p] * 24)
+    lmdif = _function("lmdif_with_user_data", None, WITH_USER_DATA, *[ctypes.c_void_p] * 24)
     lmdif(residual, 12345, *work.lmdif_tail())
     x, nfev, _, ier = _expected()
     np.testing.assert_array_equal(work.x, x)
@@ -162,7 +155,7 @@ def test_lmder_with_user_data_gives_leastsqs_result():
     residual, jacobian = _user_data_callbacks(seen)
     work = Workspace()
     lmder = _function(
-        "lmder_with_user_data", None, USER_DATA_FCN, USER_DATA_FCN, *[ctypes.c_void_p] * 24
+        "lmder_with_user_data", None, WITH_USER_DATA, WITH_USER_DATA, *[ctypes.c_void_p] * 24
     )
     lmder(residual, jacobian, 777, *work.lmder_tail())
     x, nfev, njev, ier = _expected(Dfun=decay_jacobian)

@@ -1,7 +1,8 @@
 """Compiled func and Dfun: every form, bit for bit against Python, errors, iflag, GIL, threads.
 
 The compiled callbacks are those of tests/compiled/callbacks.c, built once per module
-with the machine's C compiler.  Their Python twins below do the same arithmetic in the
+with the machine's C compiler (conftest.py's ``lib``; the forms leastsq takes them in are
+helpers/compiled.py's).  Their Python twins below do the same arithmetic in the
 same order, and call the same libm ``exp`` (through ``math.exp``; NumPy's own vectorised
 ``exp`` may differ in the last bit), so a fit through compiled code must give exactly
 the bits, call counts and ``ier`` of the fit through Python.
@@ -15,32 +16,30 @@ import sys
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pytest
-from c_library import build_shared_library
+from helpers.compiled import (
+    DOUBLE_P,
+    INT_P,
+    SIGNATURE_WITH_USER_DATA,
+    SIGNATURE_WITHOUT_USER_DATA,
+    WITH_USER_DATA,
+    WITHOUT_USER_DATA,
+    X0,
+    CountedData,
+    M,
+    RendezvousData,
+    capsule,
+    decay_row,
+)
 
 from minpack import leastsq
 
-SOURCE = Path(__file__).parent / "compiled" / "callbacks.c"
-T = np.linspace(0.0, 4.0, 40)
-M = T.size
-X0 = np.array([1.0, 1.0, 0.0])
-
-
-def problem(seed):
-    """One exponential-decay data set: t, then y, as the C callbacks read it."""
-    rng = np.random.default_rng(seed)
-    truth = rng.uniform([1.0, 0.5, -1.0], [3.0, 2.0, 1.0])
-    y = truth[0] * np.exp(-truth[1] * T) + truth[2] + 0.01 * rng.standard_normal(M)
-    return np.concatenate([T, y])
-
-
 # What the callbacks without user data see (the C static data, and a constant of the
 # numba cfuncs), and, different, what the callbacks that carry user data are given.
-STATIC_DATA = problem(0)
-USER_DATA = problem(1)
+STATIC_DATA = decay_row(0)
+USER_DATA = decay_row(1)
 
 # ---- the Python twins ------------------------------------------------------------------
 
@@ -96,87 +95,18 @@ def assert_same_fit(got, expected):
 
 # ---- handing C functions to leastsq ----------------------------------------------------
 
-DOUBLE_P = ctypes.POINTER(ctypes.c_double)
-INT_P = ctypes.POINTER(ctypes.c_int)
 FLOAT_P = ctypes.POINTER(ctypes.c_float)
-WITH_DATA = ctypes.CFUNCTYPE(
-    None, ctypes.c_int, ctypes.c_int, DOUBLE_P, DOUBLE_P, INT_P, ctypes.c_void_p
-)
-WITHOUT_DATA = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, DOUBLE_P, DOUBLE_P, INT_P)
-SIGNATURE_WITH_DATA = "void (int, int, double *, double *, int *, void *)"
-SIGNATURE_WITHOUT_DATA = "void (int, int, double *, double *, int *)"
 EXPECTED_SIGNATURES = re.escape(
     "expected void (int m, int n, const double *x, double *out, int *iflag, "
     "void *user_data) or void (int m, int n, const double *x, double *out, int *iflag)"
 )
 
-_capsule_new = ctypes.PYFUNCTYPE(
-    ctypes.py_object, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p
-)(("PyCapsule_New", ctypes.pythonapi))
-_capsule_set_context = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.c_void_p)(
-    ("PyCapsule_SetContext", ctypes.pythonapi)
-)
-# A PyCapsule keeps a pointer to its name, not a copy: the names live as long as the module.
-_CAPSULE_NAMES = {}
-
-
-def capsule(address, signature, context=None):
-    """A PyCapsule named ``signature`` holding ``address``, with ``context`` as user data."""
-    name = None if signature is None else _CAPSULE_NAMES.setdefault(signature, signature.encode())
-    made = _capsule_new(address, name, None)
-    if context is not None:
-        _capsule_set_context(made, context)
-    return made
-
-
-class CountedData(ctypes.Structure):
-    _fields_ = [
-        ("data", ctypes.c_void_p),
-        ("calls", ctypes.c_int),
-        ("stop_at", ctypes.c_int),
-        ("stop_with", ctypes.c_int),
-    ]
-
-
-class RendezvousData(ctypes.Structure):
-    _fields_ = [
-        ("data", ctypes.c_void_p),
-        ("arrived", INT_P),
-        ("expected", ctypes.c_int),
-        ("calls", ctypes.c_int),
-        ("timeout", ctypes.c_double),
-        ("saw_all", ctypes.c_int),
-    ]
-
-
-class Library:
-    """callbacks.c, loaded: addresses of its functions by name."""
-
-    def __init__(self, path):
-        self.cdll = ctypes.CDLL(str(path))
-        self.cdll.set_static_data.argtypes = [ctypes.c_void_p]
-        self.cdll.set_static_data.restype = None
-        self.cdll.seen_user_data.argtypes = []
-        self.cdll.seen_user_data.restype = ctypes.c_void_p
-        self.cdll.counted_calls_without_user_data.argtypes = []
-        self.cdll.counted_calls_without_user_data.restype = ctypes.c_int
-
-    def address(self, name):
-        return ctypes.cast(getattr(self.cdll, name), ctypes.c_void_p).value
-
-    def capsule(self, name, context=None):
-        """C function ``name`` (which takes user data) as a capsule with ``context``."""
-        return capsule(self.address(name), SIGNATURE_WITH_DATA, context)
-
-    def calls_without_user_data(self):
-        return self.cdll.counted_calls_without_user_data()
-
 
 @pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    library = Library(build_shared_library(tmp_path_factory, [SOURCE], "callbacks.so"))
-    library.cdll.set_static_data(STATIC_DATA.ctypes.data)  # STATIC_DATA lives as long
-    return library
+def lib(lib):
+    """conftest.py's library, its C static data set to STATIC_DATA."""
+    lib.cdll.set_static_data(STATIC_DATA.ctypes.data)  # STATIC_DATA lives as long
+    return lib
 
 
 @pytest.fixture(scope="module")
@@ -265,13 +195,13 @@ def compiled_callback(lib, request, form, kind, signature):
     with_data = signature == "6-arg-signature"
     c_name = {"residual": "decay", "jacobian": "decay_jacobian"}[kind]
     c_name += "" if with_data else "_static"
-    prototype = WITH_DATA if with_data else WITHOUT_DATA
+    prototype = WITH_USER_DATA if with_data else WITHOUT_USER_DATA
     context = USER_DATA.ctypes.data if with_data else None
     seen = USER_DATA if with_data else STATIC_DATA
     if form == "ctypes-pointer":
         return prototype(lib.address(c_name)), STATIC_DATA
     if form == "PyCapsule":
-        text = SIGNATURE_WITH_DATA if with_data else SIGNATURE_WITHOUT_DATA
+        text = SIGNATURE_WITH_USER_DATA if with_data else SIGNATURE_WITHOUT_USER_DATA
         return capsule(lib.address(c_name), text, context), seen
     if form == "LowLevelCallable":
         scipy = pytest.importorskip("scipy")
@@ -344,16 +274,16 @@ def test_user_data_is_the_context_or_null(lib, form):
     address = lib.address("record_user_data")
     context = USER_DATA.ctypes.data
     if form == "ctypes-pointer":
-        func, expected = WITH_DATA(address), None
+        func, expected = WITH_USER_DATA(address), None
     elif form == "PyCapsule":
-        func, expected = capsule(address, SIGNATURE_WITH_DATA, context), context
+        func, expected = capsule(address, SIGNATURE_WITH_USER_DATA, context), context
     elif form == "PyCapsule-without-context":
-        func, expected = capsule(address, SIGNATURE_WITH_DATA), None
+        func, expected = capsule(address, SIGNATURE_WITH_USER_DATA), None
     else:
         scipy = pytest.importorskip("scipy")
         with_user_data = form == "LowLevelCallable"
         user_data = ctypes.c_void_p(context) if with_user_data else None
-        func = scipy.LowLevelCallable(WITH_DATA(address), user_data)
+        func = scipy.LowLevelCallable(WITH_USER_DATA(address), user_data)
         expected = context if with_user_data else None
     x, cov_x, info, mesg, ier = leastsq(func, X0, m=M, full_output=True)
     assert ier == -1  # record_user_data stops the fit at its first call
@@ -367,7 +297,7 @@ def test_ctypes_callback_written_in_python_works_with_the_gil_released(lib):
         out = np.ctypeslib.as_array(fvec, (m,))
         out[:] = decay_twin(np.ctypeslib.as_array(x, (n,)).copy(), USER_DATA)
 
-    func = WITH_DATA(residuals)
+    func = WITH_USER_DATA(residuals)
     got = leastsq(func, X0, m=M, full_output=True)
     assert_same_fit(got, python_fit(USER_DATA, with_dfun=False))
 
@@ -570,7 +500,7 @@ def run_in_threads(functions):
 def rendezvous_fits(lib, dfun_kind, timeout):
     """Two fits in two threads whose residuals meet on their first call."""
     arrived = ctypes.c_int(0)
-    datasets = [problem(10), problem(11)]
+    datasets = [decay_row(10), decay_row(11)]
     meetings = [
         RendezvousData(data.ctypes.data, ctypes.pointer(arrived), 2, 0, timeout, 0)
         for data in datasets
@@ -627,7 +557,7 @@ def capsule_fit(lib, data, with_dfun):
 @pytest.mark.parametrize("with_dfun", [False, True], ids=["lmdif", "lmder"])
 def test_concurrent_compiled_fits_equal_serial_fits(lib, with_dfun):
     threads, fits_per_thread = 8, 50
-    datasets = [problem(100 + seed) for seed in range(threads * fits_per_thread)]
+    datasets = [decay_row(100 + seed) for seed in range(threads * fits_per_thread)]
     serial = [capsule_fit(lib, data, with_dfun) for data in datasets]
     assert len({result[0].tobytes() for result in serial}) == len(datasets)  # all different
     start = threading.Barrier(threads, timeout=60)
@@ -645,7 +575,7 @@ def test_concurrent_compiled_fits_equal_serial_fits(lib, with_dfun):
 
 @pytest.mark.parametrize("with_dfun", [False, True], ids=["lmdif", "lmder"])
 def test_compiled_fit_nested_in_a_python_func(lib, with_dfun):
-    inner_data = problem(7)
+    inner_data = decay_row(7)
     inner_expected = capsule_fit(lib, inner_data, with_dfun)
     inner_results = []
 
@@ -663,21 +593,21 @@ def test_compiled_fit_nested_in_a_python_func(lib, with_dfun):
 
 def test_compiled_fits_nested_in_python_funcs_in_threads(lib):
     def outer(seed):
-        inner_data = problem(200 + seed)
+        inner_data = decay_row(200 + seed)
         inner_results = []
 
         def func(p, data):
             inner_results.append(capsule_fit(lib, inner_data, with_dfun=True))
             return decay_twin(p, data)
 
-        result = leastsq(func, X0, args=(problem(300 + seed),), full_output=True)
+        result = leastsq(func, X0, args=(decay_row(300 + seed),), full_output=True)
         return result, inner_results, capsule_fit(lib, inner_data, with_dfun=True)
 
     seeds = range(4)
     for seed, (result, inners, inner_expected) in zip(
         seeds, run_in_threads([lambda s=seed: outer(s) for seed in seeds]), strict=True
     ):
-        assert_same_fit(result, python_fit(problem(300 + seed), with_dfun=False))
+        assert_same_fit(result, python_fit(decay_row(300 + seed), with_dfun=False))
         assert len(inners) == result[2]["nfev"]
         for inner in inners:
             assert_same_fit(inner, inner_expected)
@@ -688,7 +618,7 @@ def test_compiled_fits_nested_in_python_funcs_in_threads(lib):
     reason="needs a free-threaded CPython (3.13t/3.14t)",
 )
 def test_free_threaded_concurrent_python_and_compiled_fits_equal_serial_fits(lib):
-    datasets = [problem(500 + seed) for seed in range(64)]
+    datasets = [decay_row(500 + seed) for seed in range(64)]
 
     def run(i):
         data = datasets[i]
@@ -738,10 +668,6 @@ def test_a_ctypes_callback_is_freed_as_soon_as_its_caller_drops_it():
     class Marker:
         pass
 
-    double_p = ctypes.POINTER(ctypes.c_double)
-    signature = ctypes.CFUNCTYPE(
-        None, ctypes.c_int, ctypes.c_int, double_p, double_p, ctypes.POINTER(ctypes.c_int)
-    )
     marker = Marker()
     alive = weakref.ref(marker)
 
@@ -749,7 +675,7 @@ def test_a_ctypes_callback_is_freed_as_soon_as_its_caller_drops_it():
         for i in range(m):
             fvec[i] = x[0] - i
 
-    func = signature(residuals)
+    func = WITHOUT_USER_DATA(residuals)
     del marker, residuals
     enabled = gc.isenabled()
     gc.disable()

@@ -27,9 +27,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import nist_strd as ns
 import numpy as np
 import pytest
+from helpers import nist_strd as ns
 
 import minpack
 
@@ -713,7 +713,11 @@ def test_nist_start2_default_reaches_scipys_minimum(name: str) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "text"),
     [
-        (dict(ydata=YDATA.astype(complex)), TypeError, "ydata must be an array of real numbers, not complex"),
+        (
+            dict(ydata=YDATA.astype(complex)),
+            TypeError,
+            "ydata must be an array of real numbers, not complex",
+        ),
         (dict(xdata=XDATA + 1j), TypeError, "xdata must be an array of real numbers, not complex"),
         (dict(ydata=["a"] * 50), ValueError, "ydata must be an array of real numbers"),
         (dict(p0=[1.0, np.nan, 0.0]), ValueError, "p0 must be finite"),

@@ -3,10 +3,11 @@
 Every fit must equal ``minpack.leastsq_batch``'s bit for bit, whatever the chunks and the
 scheduler.  The cluster is a ``distributed.LocalCluster`` of two worker processes on
 127.0.0.1 (no dashboard), started once for the module.  Its workers import the models by
-name from tests/dask_models.py, which the fixture sends them with ``client.upload_file``
-(as one would to a remote cluster; spawned workers also inherit this process's
-``sys.path``, but an upload does not depend on pytest's import mode).  The client is not
-made the default one, so the other tests run on Dask's default threaded scheduler.
+name from tests/helpers/dask_models.py (module ``helpers.dask_models``), which the fixture
+sends them in a zip of the package, as ``client.upload_file`` sends a file to a remote
+cluster (spawned workers also inherit this process's ``sys.path``, but an upload does not
+depend on pytest's import mode).  The client is not made the default one, so the other
+tests run on Dask's default threaded scheduler.
 """
 
 import importlib
@@ -14,10 +15,12 @@ import subprocess
 import sys
 import textwrap
 import threading
+import zipfile
+from pathlib import Path
 
-import dask_models as models
 import numpy as np
 import pytest
+from helpers import dask_models as models
 
 import minpack
 
@@ -51,8 +54,17 @@ def assert_same_fits(got, expected):
     assert [got.message(i) for i in range(9)] == [expected.message(i) for i in range(9)]
 
 
+def helpers_zip(directory):
+    """The package of helpers.dask_models as a zip: helpers/__init__.py and dask_models.py."""
+    path = directory / "helpers.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for module in (Path(models.__file__).with_name("__init__.py"), Path(models.__file__)):
+            archive.write(module, f"helpers/{module.name}")
+    return path
+
+
 @pytest.fixture(scope="module")
-def client():
+def client(tmp_path_factory):
     """A client of two single-threaded worker processes on loopback, closed afterwards."""
     with (
         distributed.LocalCluster(
@@ -61,7 +73,12 @@ def client():
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):  # fmt: skip
-        client.upload_file(models.__file__)
+        # What client.upload_file does for the workers, without its scheduler half: the
+        # scheduler runs in this process, and would put the zip first on its sys.path and
+        # import helpers from there.  Each worker puts the zip first on its sys.path.
+        client.register_plugin(
+            distributed.UploadFile(str(helpers_zip(tmp_path_factory.mktemp("dask"))))
+        )
         yield client
 
 
@@ -269,7 +286,8 @@ def test_cluster_clear_error_for_what_cannot_be_pickled(client, what):
 
 def test_cluster_import_error_when_workers_cannot_import_the_module(client, tmp_path, monkeypatch):
     (tmp_path / "only_here.py").write_text(
-        "from dask_models import decay\n\ndef residuals(p, row):\n    return decay(p, row)\n"
+        "from helpers.dask_models import decay\n\n"
+        "def residuals(p, row):\n    return decay(p, row)\n"
     )
     monkeypatch.syspath_prepend(tmp_path)  # here only: the workers started before
     only_here = importlib.import_module("only_here")

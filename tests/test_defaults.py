@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from decay import P0
-from decay import jacobian as decay_jacobian
-from decay import residuals as decay
+from helpers.decay import P0
+from helpers.decay import jacobian as decay_jacobian
+from helpers.decay import residuals as decay
 
 from minpack import leastsq
 

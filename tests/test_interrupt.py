@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from c_callbacks import X0, Library, M, build, decay_row, jacobian, residuals
+from helpers.compiled import X0, Library, M, decay_row, jacobian, residuals
 
 from minpack import leastsq, leastsq_batch
 
@@ -322,11 +322,6 @@ class Child:
             reader.join(PATIENCE)
         self.process.stdout.close()
         self.process.stderr.close()
-
-
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    return build(tmp_path_factory)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="POSIX signals")

@@ -1,10 +1,9 @@
 """leastsq's iteration callback: MINPACK's nprint, from Python."""
 
-import ctypes
-
 import numpy as np
 import pytest
-from decay import NOISY, P0, jacobian, residuals
+from helpers.compiled import WITHOUT_USER_DATA
+from helpers.decay import NOISY, P0, jacobian, residuals
 
 from minpack import leastsq
 
@@ -100,11 +99,7 @@ def test_exception_in_callback_propagates_unchanged(capfd):
 
 def test_callback_with_a_compiled_func():
     # A compiled residual through ctypes (the GIL is held while a callback is set).
-    double_pointer = ctypes.POINTER(ctypes.c_double)
-    signature = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_int, double_pointer, double_pointer,
-                                 ctypes.POINTER(ctypes.c_int))  # fmt: skip
-
-    @signature
+    @WITHOUT_USER_DATA
     def compiled_residuals(m, n, x, fvec, iflag):
         values = residuals(np.ctypeslib.as_array(x, (n,)).copy())
         np.ctypeslib.as_array(fvec, (m,))[:] = values

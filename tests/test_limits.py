@@ -5,7 +5,6 @@ MemoryError.  Large inputs here are broadcast views, which cost no memory, so th
 copy made too early would show up as a slow test or an out-of-memory kill.
 """
 
-import ctypes
 import os
 import subprocess
 import sys
@@ -13,16 +12,12 @@ import textwrap
 
 import numpy as np
 import pytest
+from helpers.compiled import WITH_USER_DATA
 
 import minpack
 from minpack import _memory
 
 INT_MAX = 2**31 - 1
-P = ctypes.POINTER
-USER_DATA_FCN = ctypes.CFUNCTYPE(
-    None, ctypes.c_int, ctypes.c_int, P(ctypes.c_double), P(ctypes.c_double), P(ctypes.c_int),
-    ctypes.c_void_p,
-)  # fmt: skip
 
 
 def never_called(*args):
@@ -31,7 +26,7 @@ def never_called(*args):
 
 @pytest.mark.parametrize(("m", "n"), [(INT_MAX // 2 + 1, 2), (46342, 46340), (2**31, 1)])
 def test_m_times_n_over_int_max_is_a_value_error_before_any_call(m, n):
-    func = USER_DATA_FCN(never_called)
+    func = WITH_USER_DATA(never_called)
     error = f"m={m} is larger" if m > INT_MAX else f"m\\*n = {m}\\*{n} is larger"
     with pytest.raises(ValueError, match=error):
         minpack.leastsq(func, np.ones(n), m=m)
@@ -57,7 +52,7 @@ def test_a_diag_of_the_wrong_length_is_refused_before_it_is_copied():
 
 def test_a_fit_larger_than_memory_is_a_memory_error_before_any_call(monkeypatch):
     monkeypatch.setattr(_memory, "memory_limit", lambda: 2**30)
-    func = USER_DATA_FCN(never_called)
+    func = WITH_USER_DATA(never_called)
     # fjac alone is 8 * 2**26 * 3 bytes = 1.5 GiB.
     with pytest.raises(MemoryError, match=r"a fit of m=67108864 residuals in n=3 variables"):
         minpack.leastsq(func, np.ones(3), m=2**26)
@@ -75,7 +70,7 @@ def test_the_largest_fit_minpack_accepts_needs_more_memory_than_this_machine_has
     if limit is None or limit >= needed:
         pytest.skip(f"this machine can hold {needed} bytes (limit {limit}): nothing to refuse")
     with pytest.raises(MemoryError, match="a fit of m=2147483647 residuals in n=1 variables"):
-        minpack.leastsq(USER_DATA_FCN(never_called), [1.0], m=INT_MAX)
+        minpack.leastsq(WITH_USER_DATA(never_called), [1.0], m=INT_MAX)
 
 
 def test_a_batch_whose_results_do_not_fit_in_memory_is_a_memory_error(monkeypatch):

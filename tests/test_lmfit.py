@@ -30,10 +30,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import nist_strd as ns
 import numpy as np
 import pytest
-from decay import NOISY, T
+from helpers import nist_strd as ns
+from helpers.decay import NOISY, T
 
 import minpack
 

@@ -23,8 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
-import pytest
-from c_callbacks import CALLBACK, X0, CountedData, M, build, decay_row, jacobian, residuals
+from helpers.compiled import WITH_USER_DATA, X0, CountedData, M, decay_row, jacobian, residuals
 
 from minpack import curve_fit, leastsq, leastsq_batch
 
@@ -36,11 +35,6 @@ SUCCESS = (1, 2, 3, 4)
 # other threads run their own fits, many times over.  Not smaller: each switch costs,
 # and on a 2-core machine 8 threads would spend the test switching.
 SWITCH_INTERVAL = 20e-6
-
-
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    return build(tmp_path_factory)
 
 
 class BoomError(Exception):
@@ -138,7 +132,7 @@ def ctypes_pointer_running_python(lib, seed):
     # ctypes takes it back around every call of the Python inside.
     row = decay_row(seed)
 
-    @CALLBACK
+    @WITH_USER_DATA
     def func(m, n, x, fvec, iflag, user_data):
         np.ctypeslib.as_array(fvec, (m,))[:] = residuals(np.ctypeslib.as_array(x, (n,)), row)
 

@@ -23,16 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from c_callbacks import X0, CountedData, Library, M, build, decay_row, jacobian, residuals
+from helpers.compiled import X0, CountedData, Library, M, decay_row, jacobian, residuals
 
 from minpack import curve_fit, leastsq, leastsq_batch
 
 TESTS = Path(__file__).parent
-
-
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    return build(tmp_path_factory)
 
 
 class BoomError(Exception):

@@ -10,9 +10,9 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-import nist_strd as ns
 import numpy as np
 import pytest
+from helpers import nist_strd as ns
 
 CASES = [
     pytest.param(name, start, id=f"{name}-start{start}") for name in ns.NAMES for start in ns.STARTS

@@ -9,13 +9,12 @@ import ctypes
 
 import numpy as np
 import pytest
+from helpers.compiled import FORTRAN_FCN, WITH_USER_DATA
 
 import minpack
 
 P = ctypes.POINTER
 INT, DOUBLE = ctypes.c_int, ctypes.c_double
-USER_DATA_FCN = ctypes.CFUNCTYPE(None, INT, INT, P(DOUBLE), P(DOUBLE), P(INT), ctypes.c_void_p)
-FORTRAN_FCN = ctypes.CFUNCTYPE(None, P(INT), P(INT), P(DOUBLE), P(DOUBLE), P(INT))
 
 AT_X0 = "func returned NaN or infinity at x0: the fit did not start."
 IN_JACOBIAN = (
@@ -82,7 +81,7 @@ def nan_at_x0(m, n, x, fvec, iflag, user_data):
 def test_compiled_func_with_nan_at_x0_stops_with_ier_9(with_callback):
     # Without a callback MINPACK runs without the GIL: the rules are applied in C there too.
     reported = []
-    func = USER_DATA_FCN(nan_at_x0)
+    func = WITH_USER_DATA(nan_at_x0)
     callback = (lambda x, fnorm, nfev: reported.append(nfev)) if with_callback else None
     x, cov_x, info, mesg, ier = minpack.leastsq(func, X0, m=4, full_output=True, callback=callback)
     assert (ier, mesg, info["nfev"]) == (9, AT_X0, 1)
@@ -167,7 +166,7 @@ def test_compiled_dfun_with_nan_stops_with_ier_10():
             fjac[i], fjac[i + m] = T[i], 1.0
         fjac[m + 2] = np.inf
 
-    func, dfun = USER_DATA_FCN(residuals), USER_DATA_FCN(jacobian)
+    func, dfun = WITH_USER_DATA(residuals), WITH_USER_DATA(jacobian)
     x, cov_x, info, mesg, ier = minpack.leastsq(func, X0, Dfun=dfun, m=T.size, full_output=True)
     assert (ier, info["njev"], info["nfev"]) == (10, 1, 1)
     np.testing.assert_array_equal(x, X0)
@@ -272,7 +271,7 @@ def linear_row_c(m, n, x, fvec, iflag, user_data):
 def test_a_nan_data_row_stops_only_its_problem_with_ier_9(kind):
     rows = np.array([2.0 * T + 1.0 + k for k in range(5)])
     rows[2, 4] = np.nan
-    func = linear_row if kind == "python" else USER_DATA_FCN(linear_row_c)
+    func = linear_row if kind == "python" else WITH_USER_DATA(linear_row_c)
     m = None if kind == "python" else T.size
     result = minpack.leastsq_batch(func, X0, data=rows, m=m, workers=2)
     assert list(result.ier[[0, 1, 3, 4]]) == [2, 2, 2, 2] or result.success[[0, 1, 3, 4]].all()
@@ -293,7 +292,7 @@ def walled_c(m, n, x, fvec, iflag, user_data):
 
 
 def test_a_compiled_batch_stops_at_the_iterate_like_leastsq_with_ier_10():
-    result = minpack.leastsq_batch(USER_DATA_FCN(walled_c), np.zeros((3, 2)), m=3, workers=2)
+    result = minpack.leastsq_batch(WITH_USER_DATA(walled_c), np.zeros((3, 2)), m=3, workers=2)
     x, cov_x, info, mesg, ier = minpack.leastsq(walled, [0.0, 0.0], full_output=True)
     assert ier == 10
     assert list(result.ier) == [10, 10, 10]

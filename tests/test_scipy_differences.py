@@ -6,7 +6,7 @@ the README to update.  Compared against SciPy >= 1.15 (the C translation).
 
 import numpy as np
 import pytest
-from decay import CLEAN, P0, jacobian, residuals
+from helpers.decay import CLEAN, P0, jacobian, residuals
 
 import minpack
 

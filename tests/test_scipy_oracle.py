@@ -3,7 +3,7 @@
 The semantics compared are those of ``scipy.optimize.leastsq`` in SciPy >= 1.15:
 the C translation of MINPACK, ``infodict['ipvt']`` 0-based, and SciPy's messages,
 warnings and exceptions.  Both are called with the same arguments on the problems of
-``problems.py`` and everything they return is compared: ``ier``, ``mesg``, the
+``helpers/problems.py`` and everything they return is compared: ``ier``, ``mesg``, the
 ``infodict`` keys and their order, the type, dtype and shape of every value, and
 the numbers themselves.
 
@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from problems import PROBLEMS, PROBLEMS_BY_NAME, Problem
+from helpers.problems import PROBLEMS, PROBLEMS_BY_NAME, Problem
 
 import minpack
 

@@ -15,6 +15,7 @@ from minpack._callback import FloatArray, first_residuals
 from minpack._compiled import PYTHON_CALLABLES, compiled, read_compiled_fast
 from minpack._inputs import (
     FLOAT64_EPS,
+    FORTRAN_INT_MAX,
     UNCHECKED_VALUES,
     Settings,
     as_fortran_int,
@@ -81,7 +82,7 @@ def fit(
             raise TypeError(f"m={m}, but func returned {first.shape[0]} residuals at x0")
         m = first.shape[0]
     else:
-        if type(m) is not int:
+        if type(m) is not int or m > FORTRAN_INT_MAX:
             m = residual_count(m)
         first, scalar, epsilon = None, False, FLOAT64_EPS
         if args and callback is None and all_compiled(code, jac):

@@ -232,7 +232,10 @@ def initial_point(x0: object) -> FloatArray:
         else:
             x = _general_point(x0)
     elif isinstance(x0, tuple | list) and 0 < len(x0) <= _MAX_VARIABLES:
-        x = np.asarray(x0)  # a new array: nothing else can reach it
+        try:
+            x = np.asarray(x0)  # a new array: nothing else can reach it
+        except (TypeError, ValueError):  # ragged: the general rules say what is wrong
+            x = _general_point(x0)
         if x.dtype is not _FLOAT64 or x.ndim != 1:  # not just floats: the general rules
             x = _general_point(x0)
     else:

@@ -22,7 +22,7 @@ import minpack
 FloatArray = npt.NDArray[np.float64]
 Model = Callable[[FloatArray, FloatArray], FloatArray]
 
-DATA_DIR = Path(__file__).resolve().parent / "data" / "nist-strd"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "nist-strd"
 
 # NIST's order: lower, average, then higher level of difficulty.
 NAMES = (

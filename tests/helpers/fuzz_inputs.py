@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from .compiled import WITH_USER_DATA, WITHOUT_USER_DATA, address_of, capsule
+
 
 class FuzzError(Exception):
     """Raised by a scripted callable: it must come out of minpack as the same object."""
@@ -255,13 +257,6 @@ def scripts(max_call: int = 12) -> st.SearchStrategy[dict[int, str]]:
 # --- Compiled callbacks (ctypes function pointers) -----------------------------------------------
 
 P = ctypes.POINTER
-USER_DATA_FCN = ctypes.CFUNCTYPE(
-    None, ctypes.c_int, ctypes.c_int, P(ctypes.c_double), P(ctypes.c_double), P(ctypes.c_int),
-    ctypes.c_void_p,
-)  # fmt: skip
-FCN = ctypes.CFUNCTYPE(
-    None, ctypes.c_int, ctypes.c_int, P(ctypes.c_double), P(ctypes.c_double), P(ctypes.c_int)
-)
 # Compiled code that misbehaves only in ways its caller can see: a compiled callback can do
 # anything its author wrote (write outside fvec, crash), which no library can check.
 COMPILED_RESULTS = ("ok", "nan", "inf", "stop", "stop-at-once", "positive-iflag", "partial")
@@ -284,9 +279,11 @@ class CompiledScript:
         self.problems: list[str] = []
         self.stops: list[int] = []
         if with_user_data:
-            self.pointer: Any = USER_DATA_FCN(self._call)
+            self.pointer: Any = WITH_USER_DATA(self._call)
         else:
-            self.pointer = FCN(lambda m, n, x, out, iflag: self._call(m, n, x, out, iflag, None))
+            self.pointer = WITHOUT_USER_DATA(
+                lambda m, n, x, out, iflag: self._call(m, n, x, out, iflag, None)
+            )
 
     def _call(self, m: int, n: int, x: Any, out: Any, iflag: Any, user_data: Any) -> None:
         call, self.calls = self.calls, self.calls + 1
@@ -369,13 +366,7 @@ WRONG_SIGNATURES = {
 
 def _capsule(name: bytes | None) -> object:
     """A PyCapsule holding libm's cos under ``name``: never a valid residual function."""
-    new = ctypes.pythonapi.PyCapsule_New
-    new.restype, new.argtypes = (
-        ctypes.py_object,
-        [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p],
-    )
-    cos = ctypes.cast(ctypes.CDLL(None).cos, ctypes.c_void_p).value
-    return new(cos, name, None)
+    return capsule(address_of(ctypes.CDLL(None).cos), name)
 
 
 # --- Arguments ---------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Models for tests/test_dask.py that Dask worker processes import by name.
 
 A worker process rebuilds a module-level function (Python, or compiled: the numba
-cfunc below) by importing its module, so these live here, in a module of their own that
-imports nothing from the tests: test_dask.py sends this file to the workers with
-``client.upload_file``.
+cfunc below) by importing its module, ``helpers.dask_models``, so these live here, in a
+module of their own that imports nothing else from the tests: test_dask.py sends the
+workers a zip of this file and helpers/__init__.py, as ``client.upload_file`` does.
 
 Each problem's data row is t (M values) then y (M values), as the cfunc reads it.
 """
