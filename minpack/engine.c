@@ -26,7 +26,8 @@ workspace_init(Workspace *w, int m, int n, double *fvec, double *fjac, int *ipvt
     size_t ints = ipvt == NULL ? (size_t)n : 0;
     w->m = m;
     w->n = n;
-    w->owned = malloc(doubles * sizeof(double) + ints * sizeof(int));
+    /* At least one byte: an empty problem (n = 0, even m = 0) still gets a block. */
+    w->owned = malloc(doubles * sizeof(double) + ints * sizeof(int) + 1);
     if (w->owned == NULL) {
         return -1;
     }
@@ -207,12 +208,14 @@ read_options(Options *options, PyObject *settings, PyObject *maxfev, PyObject *e
     return 0;
 }
 
-/* The fitted problem's x: a writeable C-contiguous float64 array of ndim dimensions. */
+/* The fitted problem's x: a writeable C-contiguous float64 array of ndim dimensions, of at
+ * least `least` variables (MINPACK answers n = 0 with info 0). */
 static int
-check_points(PyObject *x, int ndim)
+check_points(PyObject *x, int ndim, npy_intp least)
 {
     if (!is_plain_float64(x, ndim) || !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)x) ||
-        !PyArray_ISWRITEABLE((PyArrayObject *)x) || PyArray_DIM((PyArrayObject *)x, ndim - 1) < 1 ||
+        !PyArray_ISWRITEABLE((PyArrayObject *)x) ||
+        PyArray_DIM((PyArrayObject *)x, ndim - 1) < least ||
         PyArray_DIM((PyArrayObject *)x, ndim - 1) > INT_MAX) {
         PyErr_SetString(PyExc_TypeError, "x must be a writeable C-contiguous float64 array");
         return -1;
@@ -224,7 +227,7 @@ check_points(PyObject *x, int ndim)
 static int
 check_sizes(long m, int n)
 {
-    if (m < n || m > INT_MAX / n) {
+    if (m < n || (n > 0 && m > INT_MAX / n)) {
         PyErr_Format(PyExc_ValueError, "m=%ld residuals cannot be fitted in n=%d variables", m,
                      n);
         return -1;
@@ -339,10 +342,11 @@ fit_result(PyObject *items[FIT_RESULT_FIELDS])
  *
  * One run of lmdif (jac None) or lmder from x (a private float64 vector, fitted in place).
  * func and jac are Python callables or CompiledCallbacks; args go to Python callbacks;
- * first is func(x0) as m float64 residuals (copied at once into MINPACK's fvec, which
- * answers MINPACK's first call), or None; settings is minpack._inputs.Settings, maxfev
- * and epsfcn with their defaults applied.  With only compiled callbacks MINPACK runs
- * without the GIL.  Returns a FitResult; what a Python callback raised is raised.
+ * first is [func(x0)], m float64 residuals in a list (copied at once into MINPACK's fvec,
+ * which answers MINPACK's first call, and the list emptied), or None; settings is minpack._inputs.Settings, maxfev
+ * and epsfcn with their defaults applied; full_output 0, 1 (leastsq's full output) or 2
+ * (fnorm and cov_x only).  With only compiled callbacks MINPACK runs without the GIL.
+ * Returns a FitResult; what a Python callback raised is raised.
  */
 PyObject *
 engine_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -353,22 +357,37 @@ engine_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *func = args[0], *jac = args[1], *x = args[2], *extra = args[3], *first = args[4];
     PyObject *settings = args[6], *callback = args[9];
-    int full = PyObject_IsTrue(args[10]);
+    /* full_output: 0, just x and the counts; 1, everything leastsq's full output holds;
+     * 2, fnorm and cov_x only (what a batch keeps of each problem). */
+    long full = PyLong_AsLong(args[10]);
     long m = PyLong_AsLong(args[5]);
-    if (full < 0 || (m == -1 && PyErr_Occurred()) || check_points(x, 1) < 0) {
+    if ((full == -1 && PyErr_Occurred()) || (m == -1 && PyErr_Occurred()) ||
+        check_points(x, 1, 0) < 0) {
+        return NULL;
+    }
+    if (full < 0 || full > 2) {
+        PyErr_SetString(PyExc_ValueError, "full_output must be 0, 1 or 2");
         return NULL;
     }
     int n = (int)PyArray_DIM((PyArrayObject *)x, 0);
     if (check_sizes(m, n) < 0) {
         return NULL;
     }
-    if (first != Py_None &&
-        (!PyArray_Check(first) || PyArray_TYPE((PyArrayObject *)first) != NPY_DOUBLE ||
-         PyArray_NDIM((PyArrayObject *)first) != 1 ||
-         !PyArray_ISNOTSWAPPED((PyArrayObject *)first) ||
-         PyArray_DIM((PyArrayObject *)first, 0) != m)) {
-        PyErr_SetString(PyExc_TypeError, "first must be None or a float64 vector of m values");
-        return NULL;
+    /* first is None or a one-element list holding func(x0): the list is emptied once its
+     * values are copied, so that the caller's array is freed before MINPACK runs. */
+    PyObject *first_values = NULL;
+    if (first != Py_None) {
+        first_values = PyList_Check(first) && PyList_GET_SIZE(first) == 1
+                           ? PyList_GET_ITEM(first, 0) : NULL;
+        if (first_values == NULL || !PyArray_Check(first_values) ||
+            PyArray_TYPE((PyArrayObject *)first_values) != NPY_DOUBLE ||
+            PyArray_NDIM((PyArrayObject *)first_values) != 1 ||
+            !PyArray_ISNOTSWAPPED((PyArrayObject *)first_values) ||
+            PyArray_DIM((PyArrayObject *)first_values, 0) != m) {
+            PyErr_SetString(PyExc_TypeError,
+                            "first must be None or [a float64 vector of m values]");
+            return NULL;
+        }
     }
     Options options;
     if (read_options(&options, settings, args[7], args[8], n, callback != Py_None) < 0) {
@@ -376,14 +395,15 @@ engine_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
 
     FullOutput outputs = {NULL, NULL, NULL, NULL, NULL};
-    if (full && full_output_new(&outputs, (int)m, n) < 0) {
+    int arrays = full == 1; /* MINPACK writes into the arrays that are returned */
+    if (arrays && full_output_new(&outputs, (int)m, n) < 0) {
         return NULL;
     }
     Workspace w;
-    if (workspace_init(&w, (int)m, n, full ? ARRAY_DATA(outputs.fvec) : NULL,
-                       full ? ARRAY_DATA(outputs.fjac) : NULL,
-                       full ? ARRAY_DATA(outputs.ipvt) : NULL,
-                       full ? ARRAY_DATA(outputs.qtf) : NULL) < 0) {
+    if (workspace_init(&w, (int)m, n, arrays ? ARRAY_DATA(outputs.fvec) : NULL,
+                       arrays ? ARRAY_DATA(outputs.fjac) : NULL,
+                       arrays ? ARRAY_DATA(outputs.ipvt) : NULL,
+                       arrays ? ARRAY_DATA(outputs.qtf) : NULL) < 0) {
         full_output_clear(&outputs);
         return PyErr_NoMemory();
     }
@@ -395,9 +415,12 @@ engine_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (ev.col_deriv < 0) {
         goto failed;
     }
-    if (first != Py_None) {
-        copy_vector(w.fvec, (PyArrayObject *)first);
+    if (first_values != NULL) {
+        copy_vector(w.fvec, (PyArrayObject *)first_values);
         ev.x0_in_fvec = ev.func != NULL;
+        if (PyList_SetItem(first, 0, Py_NewRef(Py_None)) < 0) { /* releases func(x0) */
+            goto failed;
+        }
     }
 
     Counts counts;
@@ -436,10 +459,10 @@ engine_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     workspace_free(&w);
     PyObject *items[] = {
         Py_NewRef(x),
-        Py_NewRef(full ? outputs.fvec : Py_None),
-        Py_NewRef(full ? outputs.fjac : Py_None),
-        Py_NewRef(full ? outputs.ipvt : Py_None),
-        Py_NewRef(full ? outputs.qtf : Py_None),
+        Py_NewRef(arrays ? outputs.fvec : Py_None),
+        Py_NewRef(arrays ? outputs.fjac : Py_None),
+        Py_NewRef(arrays ? outputs.ipvt : Py_None),
+        Py_NewRef(arrays ? outputs.qtf : Py_None),
         Py_NewRef(cov_x),
         fnorm,
         PyLong_FromLong(counts.info),
@@ -502,7 +525,7 @@ engine_fit_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *x = args[2], *rows = args[3], *settings = args[4], *outputs = args[10];
     Py_ssize_t start = PyLong_AsSsize_t(args[8]), stop = PyLong_AsSsize_t(args[9]);
     long m = PyLong_AsLong(args[7]);
-    if (PyErr_Occurred() || check_points(x, 2) < 0) {
+    if (PyErr_Occurred() || check_points(x, 2, 1) < 0) {
         return NULL;
     }
     npy_intp count = PyArray_DIM((PyArrayObject *)x, 0);

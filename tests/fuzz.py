@@ -15,7 +15,6 @@ it; a hang of HANG_SECONDS dumps every thread's stack and exits.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import faulthandler
 import os
 import sys
@@ -170,9 +169,18 @@ def snapshot(*values: Any) -> list[tuple[Any, Any]]:
     return [(v, v.copy()) for v in values if isinstance(v, np.ndarray)]
 
 
+def variables(x0: Any, n: int) -> int:
+    """How many variables a fit from ``x0`` has: n, or 0 for an empty x0 (then ier 0)."""
+    return 0 if np.size(x0) == 0 else n
+
+
 def check_fit(x: Any, ier: Any, n: int, fvec: Any = None, stops: tuple[int, ...] = ()) -> None:
-    """A returned fit: x of n float64 values; a documented ier; success only when finite."""
+    """A returned fit: x of n float64 values; a documented ier; success only when finite.
+
+    An empty x0 (n = 0) is improper input, answered as SciPy answers it: ier 0.
+    """
     assert isinstance(x, np.ndarray) and x.dtype == np.float64 and x.shape == (n,), repr(x)
+    assert n > 0 or ier == 0, ier
     assert isinstance(ier, int), repr(ier)
     assert ier in (0, *SUCCESS, *FAILURE, -1, *stops), ier
     if ier in SUCCESS:
@@ -181,18 +189,24 @@ def check_fit(x: Any, ier: Any, n: int, fvec: Any = None, stops: tuple[int, ...]
             assert np.isfinite(fvec).all(), fvec
 
 
-def flaw_chooser(data: st.DataObject, names: tuple[str, ...]) -> Callable[..., Any]:
-    """Choose at most two of ``names`` to get wrong; return ``option(name, good, bad)``.
+class Flaws:
+    """Choose at most two of ``names`` to get wrong; ``option(name, good, bad)`` draws one.
 
     With few flaws at a time, most examples get past the checks of the arguments into
-    MINPACK and the callables' own misbehaviour.
+    MINPACK and the callables' own misbehaviour.  ``flawed`` says which were chosen.
     """
-    flawed = data.draw(st.sets(st.sampled_from(names), max_size=2), "flawed arguments")
 
-    def option(name: str, good: Any, bad: st.SearchStrategy[Any]) -> Any:
-        return data.draw(bad, name) if name in flawed else good
+    def __init__(self, data: st.DataObject, names: tuple[str, ...]) -> None:
+        self.data = data
+        self.flawed = data.draw(st.sets(st.sampled_from(names), max_size=2), "flawed arguments")
 
-    return option
+    def __call__(self, name: str, good: Any, bad: st.SearchStrategy[Any]) -> Any:
+        return self.data.draw(bad, name) if name in self.flawed else good
+
+
+def flaw_chooser(data: st.DataObject, names: tuple[str, ...]) -> Flaws:
+    """Choose the flaws of one example (see `Flaws`)."""
+    return Flaws(data, names)
 
 
 # --- leastsq ----------------------------------------------------------------------------------
@@ -270,20 +284,25 @@ def fuzz_leastsq(data: st.DataObject) -> None:
         return
     if kwargs["full_output"]:
         x, cov_x, info, mesg, ier = outcome.value
-        check_fit(x, ier, model.n, info["fvec"])
+        check_fit(x, ier, variables(x0, model.n), info["fvec"])
         assert isinstance(mesg, str) and mesg
         assert cov_x is None or (cov_x.shape == (model.n, model.n) and ier in SUCCESS)
         check_no_warnings(outcome)
     else:
         x, ier = outcome.value
-        check_fit(x, ier, model.n)
+        check_fit(x, ier, variables(x0, model.n))
         expected = ier in FAILURE or (ier < 0 and callback_kind != "stop")
         assert [c for c, _ in outcome.warnings] == ([RuntimeWarning] if expected else [])
 
 
 @given(st.data())
 def fuzz_compiled(data: st.DataObject) -> None:
-    """leastsq with compiled callbacks (ctypes), including wrong signatures and bad m."""
+    """leastsq with compiled callbacks (ctypes), including wrong signatures and bad m.
+
+    A callback of the signature with ``void *user_data`` gets its data in a PyCapsule's
+    context, or none (a bare ctypes pointer, a capsule without a context): then the fit
+    must be a TypeError before any call, never a call with NULL.
+    """
     model = data.draw(models, "model")
     with_user_data = data.draw(st.booleans(), "with user data")
     stop_code = data.draw(st.sampled_from([-1, -2, -9, -(2**31)]), "stop code")
@@ -294,7 +313,6 @@ def fuzz_compiled(data: st.DataObject) -> None:
     option = flaw_chooser(data, COMPILED_FLAWS)
     wrong = option("signature", None, st.sampled_from(list(WRONG_SIGNATURES)))
     func = CompiledScript(model, func_script, "func", with_user_data, stop_code)
-    callable_func = WRONG_SIGNATURES[wrong]() if wrong else func.pointer
     dfun = None
     jac_kind = data.draw(st.sampled_from(["none", "compiled", "python"]), "Dfun")
     if jac_kind == "compiled":
@@ -303,7 +321,22 @@ def fuzz_compiled(data: st.DataObject) -> None:
             "Dfun", with_user_data, stop_code)  # fmt: skip
     elif jac_kind == "python":
         dfun = Scripted(model, data.draw(scripts(), "Dfun script"), "Dfun", Received())
-    jac = dfun.pointer if isinstance(dfun, CompiledScript) else dfun
+    # How each compiled callback with the user_data signature is given its data.
+    forms = {"func": "no user_data", "Dfun": "no user_data"}
+    for role, script in (("func", func), ("Dfun", dfun)):
+        if with_user_data and isinstance(script, CompiledScript):
+            forms[role] = data.draw(st.sampled_from(USER_DATA_FORMS), f"{role}'s user data")
+    shift = np.array([0.25])
+    callable_func = (
+        WRONG_SIGNATURES[wrong]() if wrong else _given(func.pointer, forms["func"], shift)
+    )
+    jac = _given(dfun.pointer, forms["Dfun"], shift) if isinstance(dfun, CompiledScript) else dfun
+    # The callbacks that take user data and get none (a func of the wrong signature fails
+    # as such, whatever its user data).
+    missing = [
+        role for role in ("func", "Dfun")
+        if forms[role] in WITHOUT_DATA and not (role == "func" and wrong)
+    ]  # fmt: skip
     kwargs = dict(
         Dfun=jac, full_output=data.draw(st.booleans(), "full_output"),
         m=option("m", model.m, st.sampled_from([None, model.m - 1, model.m + 3, -1, 2**31, True])),
@@ -313,39 +346,53 @@ def fuzz_compiled(data: st.DataObject) -> None:
         epsfcn=option("epsfcn", None, st.sampled_from([1e-300, 1e300, -1.0, np.nan])),
     )  # fmt: skip
     x0 = option("x0", np.linspace(-0.5, 0.5, model.n), starting_points(model.n))
-    shift = np.array([0.25])
-    if with_user_data:
-        shift_capsule = _with_user_data(callable_func, shift, wrong)
-        if shift_capsule is not None:
-            callable_func = shift_capsule
     inputs = snapshot(x0)
 
-    outcome = run(f"compiled {func} {dfun} x0={x0!r} {kwargs} wrong={wrong}",
+    outcome = run(f"compiled {func} {dfun} x0={x0!r} {kwargs} wrong={wrong} user data={forms}",
                   lambda: minpack.leastsq(callable_func, x0, **kwargs))  # fmt: skip
 
     check_unchanged(inputs)
     problems = func.problems + (dfun.problems if isinstance(dfun, CompiledScript) else [])
     assert not problems, problems
+    if missing:
+        # Never called with NULL: the fit was refused before any call of any callback.
+        assert outcome.error is not None, f"{missing} took user data, got none, and ran"
+        assert func.calls == 0 and getattr(dfun, "calls", 0) == 0
+        if option.flawed <= {"maxfev"}:  # no other flaw to be reported first
+            expected = f"compiled {missing[0]} {NO_USER_DATA_MESSAGE}"
+            assert str(outcome.error).startswith(expected), repr(outcome.error)
     if outcome.error is not None:
+        text = str(outcome.error)
+        if NO_USER_DATA_MESSAGE in text:
+            assert type(outcome.error) is TypeError, repr(outcome.error)
+            assert any(text.startswith(f"compiled {role} ") for role in missing), text
         check_error(outcome, [dfun.error if isinstance(dfun, Scripted) else None])
         return
     assert wrong is None, f"a callback of the wrong signature was accepted: {wrong}"
     stops = tuple(func.stops + (dfun.stops if isinstance(dfun, CompiledScript) else []))
     if kwargs["full_output"]:
         x, cov_x, info, mesg, ier = outcome.value
-        check_fit(x, ier, model.n, info["fvec"], stops)
+        check_fit(x, ier, variables(x0, model.n), info["fvec"], stops)
         check_no_warnings(outcome)
     else:
         x, ier = outcome.value
-        check_fit(x, ier, model.n, None, stops)
+        check_fit(x, ier, variables(x0, model.n), None, stops)
         check_no_warnings(outcome, (RuntimeWarning,))
 
 
-def _with_user_data(pointer: Any, shift: np.ndarray, wrong: str | None) -> Any:
-    """Give a compiled func ``shift`` as its user data through a named PyCapsule."""
-    if wrong is not None or not isinstance(pointer, ctypes._CFuncPtr):
-        return None
-    made = capsule(address_of(pointer), SIGNATURE_WITH_USER_DATA, shift.ctypes.data)
+# How a compiled callback of the user_data signature gets its data: mostly a capsule's
+# context (to reach MINPACK), else none at all.
+USER_DATA_FORMS = ("capsule", "capsule", "capsule", "bare-pointer", "capsule-without-context")
+WITHOUT_DATA = ("bare-pointer", "capsule-without-context")
+NO_USER_DATA_MESSAGE = "takes void *user_data, but no user data was given"
+
+
+def _given(pointer: Any, form: str, shift: np.ndarray) -> Any:
+    """``pointer`` given ``shift`` as its user data in a named PyCapsule, or no data."""
+    if form in ("no user_data", "bare-pointer"):
+        return pointer
+    context = shift.ctypes.data if form == "capsule" else None
+    made = capsule(address_of(pointer), SIGNATURE_WITH_USER_DATA, context)
     _KEEP_ALIVE.append((pointer, shift))  # the capsule holds raw pointers only
     return made
 

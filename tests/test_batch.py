@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from helpers.compiled import WITH_USER_DATA, jacobian, residuals
+from helpers.compiled import WITHOUT_USER_DATA, jacobian, residuals
 
 from minpack import leastsq, leastsq_batch
 
@@ -301,6 +301,33 @@ def test_compiled_func_without_data_keeps_its_own_user_data(lib, with_dfun):
         Dfun=None if jac is None else lib.capsule(jac, row.ctypes.data),
     )  # fmt: skip
     assert_each_is_leastsqs(result, references, with_dfun)
+
+
+@pytest.mark.parametrize("role", ["func", "Dfun"])
+def test_a_bare_callback_taking_user_data_is_a_type_error_without_data(lib, role):
+    """Without data, a bare ctypes func or Dfun of the user_data signature would get NULL.
+
+    That is a TypeError before any call; with data, each problem's row is its user data.
+    record_user_data, had it been called, would have remembered NULL.
+    """
+    marked = leastsq_batch(lib.ctypes("record_user_data"), X0, DATA[:1], m=M)
+    assert marked.ier.tolist() == [-1] and lib.cdll.seen_user_data() == DATA[0].ctypes.data
+    own = lib.capsule("decay", DATA[3].ctypes.data)  # a func with user data of its own
+    func, dfun = (
+        (lib.ctypes("record_user_data"), None) if role == "func"
+        else (own, lib.ctypes("record_user_data"))
+    )  # fmt: skip
+    expected = rf"^compiled {role} takes void \*user_data, but no user data was given"
+    with pytest.raises(TypeError, match=expected):
+        leastsq_batch(func, STARTS, Dfun=dfun, m=M)
+    assert lib.cdll.seen_user_data() == DATA[0].ctypes.data
+    jac = "decay_jacobian" if role == "Dfun" else None
+    result = leastsq_batch(
+        lib.ctypes("decay"), X0, DATA, Dfun=None if jac is None else lib.ctypes(jac), m=M
+    )
+    assert result.success.all()
+    references = compiled_references(lib, [X0] * K, DATA, "decay", jac)
+    assert_each_is_leastsqs(result, references, with_dfun=jac is not None)
 
 
 def test_negative_iflag_stops_only_that_problem(lib):
@@ -827,8 +854,8 @@ def test_more_workers_than_chunks_start_one_thread_per_chunk():
     # 4 problems are one chunk: one worker thread, however many workers are allowed.
     threads_seen = []
 
-    @WITH_USER_DATA
-    def line(m, n, x, fvec, iflag, user_data):
+    @WITHOUT_USER_DATA
+    def line(m, n, x, fvec, iflag):
         threads_seen.append(threading.active_count())
         for i in range(m):
             fvec[i] = x[0] * T[i] + x[1] - T[i]

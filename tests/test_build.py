@@ -90,6 +90,7 @@ def test_public_names():
     assert minpack.__all__ == [
         "BatchResult",
         "OptimizeWarning",
+        "ScipyOnMinpack",
         "__version__",
         "capi",
         "capi_address",
@@ -99,6 +100,7 @@ def test_public_names():
         "lmfit_leastsq",
         "show_config",
         "use_in_lmfit",
+        "use_in_scipy",
     ]
     assert isinstance(minpack.__version__, str)
     assert minpack.__version__.count(".") == 2
@@ -111,3 +113,27 @@ def test_show_config_names_the_minpack_library_and_the_build(capsys):
     assert "MINPACK linked" in printed
     assert "-ffp-contract=off" in printed
     assert minpack.__version__ in printed
+
+
+def test_show_config_names_the_optional_packages_without_importing_them(capsys):
+    import importlib.metadata
+
+    minpack.show_config()
+    printed = {
+        line.split()[0]: line.split(None, 1)[1].strip()
+        for line in capsys.readouterr().out.splitlines()
+    }
+    for name in ("scipy", "numba", "dask", "distributed", "tqdm", "lmfit", "astropy"):
+        try:
+            expected = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            expected = "not installed"
+        assert printed[name] == expected, name
+    program = (
+        "import sys, minpack, io, contextlib\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    minpack.show_config()\n"
+        "print(sorted(n for n in ('scipy', 'numba', 'dask', 'lmfit', 'tqdm') if n in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr

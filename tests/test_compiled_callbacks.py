@@ -114,8 +114,8 @@ def numba_cfuncs():
     """The decay model as numba cfuncs: {(kind, signature): cfunc}.
 
     kind is "residual" or "jacobian"; signature is "reads-user-data" (6 arguments, the
-    data through user_data), "ignores-user-data" (6 arguments, STATIC_DATA) or
-    "no-user-data" (5 arguments, STATIC_DATA).  numba compiles math.exp to libm's exp.
+    data through user_data: the README's ``decay``) or "no-user-data" (5 arguments,
+    STATIC_DATA).  numba compiles math.exp to libm's exp.
     """
     numba = pytest.importorskip("numba")
     from numba import carray, types
@@ -145,10 +145,6 @@ def numba_cfuncs():
         data = carray(user_data, (2, m), dtype=np.float64)
         residuals(carray(x, (n,)), carray(fvec, (m,)), data[0], data[1])
 
-    @numba.cfunc(with_data)
-    def residual_ignores(m, n, x, fvec, iflag, user_data):
-        residuals(carray(x, (n,)), carray(fvec, (m,)), STATIC_DATA[:m], STATIC_DATA[m:])
-
     @numba.cfunc(without_data)
     def residual_without(m, n, x, fvec, iflag):
         residuals(carray(x, (n,)), carray(fvec, (m,)), STATIC_DATA[:m], STATIC_DATA[m:])
@@ -158,20 +154,14 @@ def numba_cfuncs():
         data = carray(user_data, (2, m), dtype=np.float64)
         jacobian(carray(x, (n,)), carray(fjac, (n, m)), data[0])
 
-    @numba.cfunc(with_data)
-    def jacobian_ignores(m, n, x, fjac, iflag, user_data):
-        jacobian(carray(x, (n,)), carray(fjac, (n, m)), STATIC_DATA[:m])
-
     @numba.cfunc(without_data)
     def jacobian_without(m, n, x, fjac, iflag):
         jacobian(carray(x, (n,)), carray(fjac, (n, m)), STATIC_DATA[:m])
 
     return {
         ("residual", "reads-user-data"): residual_reads,
-        ("residual", "ignores-user-data"): residual_ignores,
         ("residual", "no-user-data"): residual_without,
         ("jacobian", "reads-user-data"): jacobian_reads,
-        ("jacobian", "ignores-user-data"): jacobian_ignores,
         ("jacobian", "no-user-data"): jacobian_without,
     }
 
@@ -189,8 +179,12 @@ SIGNATURES = ["6-arg-signature", "5-arg-signature"]
 def compiled_callback(lib, request, form, kind, signature):
     """The decay residual or jacobian as ``form``: (callback, the data it computes on).
 
-    Forms that carry user data get USER_DATA; a ctypes pointer or a bare numba cfunc
-    passes NULL, and the C callbacks then read STATIC_DATA.
+    A 6-argument callback reads USER_DATA through its user data: a PyCapsule's context,
+    else a scipy.LowLevelCallable's user_data.  A bare ctypes pointer or numba cfunc
+    carries no user data (leastsq refuses to call a 6-argument one with NULL: see
+    test_a_callback_taking_user_data_given_none_is_a_type_error_before_any_call), so
+    its 6-argument form is given USER_DATA in a LowLevelCallable, as leastsq's message
+    says to.  5-argument callbacks read STATIC_DATA.
     """
     with_data = signature == "6-arg-signature"
     c_name = {"residual": "decay", "jacobian": "decay_jacobian"}[kind]
@@ -198,21 +192,20 @@ def compiled_callback(lib, request, form, kind, signature):
     prototype = WITH_USER_DATA if with_data else WITHOUT_USER_DATA
     context = USER_DATA.ctypes.data if with_data else None
     seen = USER_DATA if with_data else STATIC_DATA
-    if form == "ctypes-pointer":
-        return prototype(lib.address(c_name)), STATIC_DATA
     if form == "PyCapsule":
         text = SIGNATURE_WITH_USER_DATA if with_data else SIGNATURE_WITHOUT_USER_DATA
         return capsule(lib.address(c_name), text, context), seen
-    if form == "LowLevelCallable":
-        scipy = pytest.importorskip("scipy")
-        user_data = ctypes.c_void_p(context) if with_data else None
-        return scipy.LowLevelCallable(prototype(lib.address(c_name)), user_data), seen
-    cfuncs = request.getfixturevalue("numba_cfuncs")
-    if form == "numba-cfunc":
-        return cfuncs[kind, "ignores-user-data" if with_data else "no-user-data"], STATIC_DATA
+    if form in ("ctypes-pointer", "numba-cfunc") and not with_data:
+        if form == "ctypes-pointer":
+            return prototype(lib.address(c_name)), STATIC_DATA
+        return request.getfixturevalue("numba_cfuncs")[kind, "no-user-data"], STATIC_DATA
     scipy = pytest.importorskip("scipy")
-    cfunc = cfuncs[kind, "reads-user-data" if with_data else "no-user-data"]
     user_data = ctypes.c_void_p(context) if with_data else None
+    if form in ("ctypes-pointer", "LowLevelCallable"):
+        return scipy.LowLevelCallable(prototype(lib.address(c_name)), user_data), seen
+    cfunc = request.getfixturevalue("numba_cfuncs")[
+        kind, "reads-user-data" if with_data else "no-user-data"
+    ]
     return scipy.LowLevelCallable(cfunc.ctypes, user_data), seen
 
 
@@ -266,11 +259,20 @@ def test_capsule_names_are_read_without_const_and_spacing(lib, signature):
     assert_same_fit(got, python_fit(USER_DATA if with_data else STATIC_DATA, with_dfun=False))
 
 
+def record_a_marker(lib):
+    """Make record_user_data's last user data a marker (not NULL) and return it."""
+    marker = STATIC_DATA.ctypes.data
+    func = capsule(lib.address("record_user_data"), SIGNATURE_WITH_USER_DATA, marker)
+    assert leastsq(func, X0, m=M, full_output=True)[4] == -1
+    assert lib.cdll.seen_user_data() == marker
+    return marker
+
+
 @pytest.mark.parametrize(
     "form", ["ctypes-pointer", "PyCapsule", "PyCapsule-without-context", "LowLevelCallable",
              "LowLevelCallable-without-user-data"],
 )  # fmt: skip
-def test_user_data_is_the_context_or_null(lib, form):
+def test_user_data_is_the_context_and_none_is_a_type_error(lib, form):
     address = lib.address("record_user_data")
     context = USER_DATA.ctypes.data
     if form == "ctypes-pointer":
@@ -285,19 +287,72 @@ def test_user_data_is_the_context_or_null(lib, form):
         user_data = ctypes.c_void_p(context) if with_user_data else None
         func = scipy.LowLevelCallable(WITH_USER_DATA(address), user_data)
         expected = context if with_user_data else None
+    if expected is None:  # it would be called with NULL: refused, and never called
+        marker = record_a_marker(lib)
+        with pytest.raises(TypeError, match="takes void \\*user_data"):
+            leastsq(func, X0, m=M, full_output=True)
+        assert lib.cdll.seen_user_data() == marker
+        return
     x, cov_x, info, mesg, ier = leastsq(func, X0, m=M, full_output=True)
     assert ier == -1  # record_user_data stops the fit at its first call
     assert lib.cdll.seen_user_data() == expected
 
 
+NO_USER_DATA = [
+    "numba-cfunc", "ctypes-pointer", "PyCapsule-without-context",
+    "LowLevelCallable-without-user-data",
+]  # fmt: skip
+
+
+def without_user_data(lib, request, form, role):
+    """A func or Dfun of the signature with ``void *user_data``, in ``form``, given none.
+
+    The numba cfuncs are the README's ``decay`` (and its Jacobian): they read
+    ``carray(user_data, ...)``, so a call with NULL would crash the test process.  The C
+    functions are callbacks.c's counted ones, which count a call with NULL in
+    ``calls_without_user_data`` (and then read the static data).
+    """
+    if form == "numba-cfunc":
+        kind = "residual" if role == "func" else "jacobian"
+        return request.getfixturevalue("numba_cfuncs")[kind, "reads-user-data"]
+    address = lib.address("counted_decay" if role == "func" else "counted_decay_jacobian")
+    if form == "ctypes-pointer":
+        return WITH_USER_DATA(address)
+    if form == "PyCapsule-without-context":
+        return capsule(address, SIGNATURE_WITH_USER_DATA)
+    scipy = pytest.importorskip("scipy")
+    return scipy.LowLevelCallable(WITH_USER_DATA(address))
+
+
+@pytest.mark.parametrize("role", ["func", "Dfun"])
+@pytest.mark.parametrize("form", NO_USER_DATA)
+def test_a_callback_taking_user_data_given_none_is_a_type_error_before_any_call(
+    lib, request, form, role
+):
+    # Each of these used to be called with user_data = NULL: the numba cfunc then read
+    # through a null pointer and crashed the process.
+    bad = without_user_data(lib, request, form, role)
+    counted = CountedData(USER_DATA.ctypes.data, 0, 0, 0)  # the func beside a bad Dfun
+    func, dfun = (bad, None) if role == "func" else (
+        lib.capsule("counted_decay", ctypes.addressof(counted)), bad
+    )  # fmt: skip
+    before = lib.calls_without_user_data()
+    expected = rf"^compiled {role} takes void \*user_data, but no user data was given"
+    for full_output in (False, True):
+        with pytest.raises(TypeError, match=expected):
+            leastsq(func, X0, Dfun=dfun, m=M, full_output=full_output)
+    assert counted.calls == 0
+    assert lib.calls_without_user_data() == before
+
+
 def test_ctypes_callback_written_in_python_works_with_the_gil_released(lib):
     # A CFUNCTYPE wrapping a Python function is a ctypes function pointer too: leastsq
     # releases the GIL, and ctypes takes it back around each call.
-    def residuals(m, n, x, fvec, iflag, user_data):
+    def residuals(m, n, x, fvec, iflag):
         out = np.ctypeslib.as_array(fvec, (m,))
         out[:] = decay_twin(np.ctypeslib.as_array(x, (n,)).copy(), USER_DATA)
 
-    func = WITH_USER_DATA(residuals)
+    func = WITHOUT_USER_DATA(residuals)
     got = leastsq(func, X0, m=M, full_output=True)
     assert_same_fit(got, python_fit(USER_DATA, with_dfun=False))
 

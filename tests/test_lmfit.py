@@ -634,3 +634,35 @@ def test_lmfit_without_scipy_leastsq_attribute_is_a_runtime_error(
 def test_importing_minpack_does_not_import_lmfit() -> None:
     code = "import sys, minpack; minpack.use_in_lmfit; assert 'lmfit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("limits", [None, ((0.05, 0.15), (1.0, 3.0))], ids=["auto", "limits"])
+def test_conf_interval2d_runs_on_minpack_as_on_scipy(limits):
+    # With every parameter fixed lmfit calls leastsq(f, [], full_output=1): minpack answers
+    # ier 0 as SciPy does, and the grid of probabilities is SciPy's, bit for bit.
+    x = np.linspace(0.3, 10, 100)
+    y = 1 / (0.1 * x) + 2 + 0.1 * np.random.default_rng(1).standard_normal(x.size)
+    params = lmfit.Parameters()
+    params.add_many(("a", 0.1), ("b", 1.0))
+
+    def residual(p):
+        return 1 / (p["a"] * x) + p["b"] - y
+
+    grids = {}
+    for engine in ("minpack", "scipy"):
+        minimizer = lmfit.Minimizer(residual, params)
+        if engine == "minpack":
+            with minpack.use_in_lmfit():
+                fitted = minimizer.leastsq()
+                grids[engine] = lmfit.conf_interval2d(
+                    minimizer, fitted, "a", "b", 10, 10, limits=limits
+                )
+        else:
+            fitted = minimizer.leastsq()
+            grids[engine] = lmfit.conf_interval2d(
+                minimizer, fitted, "a", "b", 10, 10, limits=limits
+            )
+    for ours, theirs in zip(grids["minpack"], grids["scipy"], strict=True):
+        assert np.isfinite(ours).all()
+        # lmfit's epsfcn=1e-10: both engines take the same steps (README, lmfit).
+        np.testing.assert_array_equal(ours, theirs)

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import numpy as np
-from helpers.compiled import WITH_USER_DATA, X0, CountedData, M, decay_row, jacobian, residuals
+from helpers.compiled import WITHOUT_USER_DATA, X0, CountedData, M, decay_row, jacobian, residuals
 
 from minpack import curve_fit, leastsq, leastsq_batch
 
@@ -132,8 +132,8 @@ def ctypes_pointer_running_python(lib, seed):
     # ctypes takes it back around every call of the Python inside.
     row = decay_row(seed)
 
-    @WITH_USER_DATA
-    def func(m, n, x, fvec, iflag, user_data):
+    @WITHOUT_USER_DATA
+    def func(m, n, x, fvec, iflag):
         np.ctypeslib.as_array(fvec, (m,))[:] = residuals(np.ctypeslib.as_array(x, (n,)), row)
 
     return fit_outcome(leastsq(func, X0, m=M, full_output=True))

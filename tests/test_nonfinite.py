@@ -9,7 +9,7 @@ import ctypes
 
 import numpy as np
 import pytest
-from helpers.compiled import FORTRAN_FCN, WITH_USER_DATA
+from helpers.compiled import FORTRAN_FCN, WITH_USER_DATA, WITHOUT_USER_DATA
 
 import minpack
 
@@ -71,7 +71,7 @@ def test_non_finite_residuals_at_x0_stop_the_fit_with_ier_9(bad, with_dfun, capf
     assert capfd.readouterr() == ("", "")
 
 
-def nan_at_x0(m, n, x, fvec, iflag, user_data):
+def nan_at_x0(m, n, x, fvec, iflag):
     for i in range(m):
         fvec[i] = 1.0
     fvec[m - 1] = np.nan
@@ -81,7 +81,7 @@ def nan_at_x0(m, n, x, fvec, iflag, user_data):
 def test_compiled_func_with_nan_at_x0_stops_with_ier_9(with_callback):
     # Without a callback MINPACK runs without the GIL: the rules are applied in C there too.
     reported = []
-    func = WITH_USER_DATA(nan_at_x0)
+    func = WITHOUT_USER_DATA(nan_at_x0)
     callback = (lambda x, fnorm, nfev: reported.append(nfev)) if with_callback else None
     x, cov_x, info, mesg, ier = minpack.leastsq(func, X0, m=4, full_output=True, callback=callback)
     assert (ier, mesg, info["nfev"]) == (9, AT_X0, 1)
@@ -157,16 +157,16 @@ def test_non_finite_dfun_stops_at_the_point_it_was_given_with_ier_10(bad, col_de
 
 
 def test_compiled_dfun_with_nan_stops_with_ier_10():
-    def residuals(m, n, x, fvec, iflag, user_data):
+    def residuals(m, n, x, fvec, iflag):
         for i in range(m):
             fvec[i] = x[0] * T[i] + x[1] - (2.0 * T[i] + 1.0)
 
-    def jacobian(m, n, x, fjac, iflag, user_data):
+    def jacobian(m, n, x, fjac, iflag):
         for i in range(m):
             fjac[i], fjac[i + m] = T[i], 1.0
         fjac[m + 2] = np.inf
 
-    func, dfun = WITH_USER_DATA(residuals), WITH_USER_DATA(jacobian)
+    func, dfun = WITHOUT_USER_DATA(residuals), WITHOUT_USER_DATA(jacobian)
     x, cov_x, info, mesg, ier = minpack.leastsq(func, X0, Dfun=dfun, m=T.size, full_output=True)
     assert (ier, info["njev"], info["nfev"]) == (10, 1, 1)
     np.testing.assert_array_equal(x, X0)
@@ -285,14 +285,14 @@ def test_a_nan_data_row_stops_only_its_problem_with_ier_9(kind):
         assert result.ier[k] == ier
 
 
-def walled_c(m, n, x, fvec, iflag, user_data):
+def walled_c(m, n, x, fvec, iflag):
     values = walled(np.ctypeslib.as_array(x, (n,)).copy())
     for i in range(m):
         fvec[i] = values[i]
 
 
 def test_a_compiled_batch_stops_at_the_iterate_like_leastsq_with_ier_10():
-    result = minpack.leastsq_batch(WITH_USER_DATA(walled_c), np.zeros((3, 2)), m=3, workers=2)
+    result = minpack.leastsq_batch(WITHOUT_USER_DATA(walled_c), np.zeros((3, 2)), m=3, workers=2)
     x, cov_x, info, mesg, ier = minpack.leastsq(walled, [0.0, 0.0], full_output=True)
     assert ier == 10
     assert list(result.ier) == [10, 10, 10]

@@ -100,11 +100,29 @@ def test_non_finite_x0_row():
         minpack.leastsq(lambda p: np.ones(3) * p.sum(), [np.nan, 1.0])
 
 
-def test_empty_x0_row():
-    with pytest.raises(TypeError, match="Improper input parameters"):
-        scipy_optimize.leastsq(lambda p: np.ones(3), [])
-    with pytest.raises(TypeError, match="x0 is empty"):
-        minpack.leastsq(lambda p: np.ones(3), [])
+@pytest.mark.parametrize("with_dfun", [False, True], ids=["lmdif", "lmder"])
+def test_empty_x0_row(with_dfun):
+    # lmfit's conf_interval2d fixes every parameter and calls leastsq(f, [], full_output=1):
+    # SciPy answers ier 0 with its outputs, and raises TypeError only without full_output.
+    dfun = (lambda p: np.zeros((3, 0))) if with_dfun else None
+    answers = {}
+    for name, leastsq in [("scipy", scipy_optimize.leastsq), ("minpack", minpack.leastsq)]:
+        with pytest.raises(TypeError, match=r"^Improper input parameters\."):
+            leastsq(lambda p: np.ones(3), [], Dfun=dfun)
+        answers[name] = leastsq(lambda p: np.arange(3.0), [], Dfun=dfun, full_output=1)
+    for (x, cov_x, info, mesg, ier), ours in zip(
+        [answers["scipy"]], [answers["minpack"]], strict=True
+    ):
+        x_, cov_x_, info_, mesg_, ier_ = ours
+        assert (ier_, cov_x_) == (ier, cov_x) == (0, None)
+        assert x_.shape == x.shape == (0,) and x_.dtype == x.dtype
+        assert mesg.startswith("Improper input parameters.") and mesg_.startswith(mesg)
+        assert info_.keys() == info.keys()
+        for key in info:
+            got, expected = np.asarray(info_[key]), np.asarray(info[key])
+            assert got.shape == expected.shape, key
+            assert got.dtype == expected.dtype, key
+            np.testing.assert_array_equal(got, expected, err_msg=key)
 
 
 def test_huge_maxfev_row():
@@ -146,13 +164,29 @@ def test_nan_jacobian_row():
         np.testing.assert_array_equal(x, start)  # the iterate, not the forward-difference point
 
 
-@pytest.mark.parametrize("option", ["ftol", "xtol", "gtol", "factor", "epsfcn"])
-def test_nan_option_row(option):
+@pytest.mark.parametrize("option", ["ftol", "xtol", "gtol"])
+def test_nan_tolerance_row(option):
+    # A NaN tolerance passes MINPACK's checks, and the test that reads it never passes:
+    # the fit ends by another test, on both sides.
     x, cov_x, info, mesg, ier = scipy_optimize.leastsq(
         decay, P0, full_output=True, **{option: np.nan}
     )
-    # SciPy runs the fit (NaN passes MINPACK's checks); a NaN factor exhausts maxfev.
-    assert ier == {"factor": 5, "xtol": 4}.get(option, 2)
+    x_, cov_x_, info_, mesg_, ier_ = minpack.leastsq(
+        decay, P0, full_output=True, **{option: np.nan}
+    )
+    assert ier_ == ier == {"xtol": 4}.get(option, 2)
+    assert mesg_ == mesg
+    np.testing.assert_allclose(x_, x, rtol=1e-9)  # the C port differs in the last bits
+
+
+@pytest.mark.parametrize("option", ["factor", "epsfcn"])
+def test_nan_factor_or_epsfcn_row(option):
+    x, cov_x, info, mesg, ier = scipy_optimize.leastsq(
+        decay, P0, full_output=True, **{option: np.nan}
+    )
+    # SciPy runs the fit: a NaN factor makes every step bound NaN and exhausts maxfev
+    # where it started; a NaN epsfcn leaves the step to C's max(NaN, eps).
+    assert ier == {"factor": 5}.get(option, 2)
     with pytest.raises(ValueError, match=option):
         minpack.leastsq(decay, P0, **{option: np.nan})
 

@@ -91,7 +91,6 @@ BAD_ARGUMENTS = {
     "x0-string": (dict(x0="ab"), TypeError, "x0 must be an array of real numbers"),
     "x0-complex": (dict(x0=[1j, 1.0]), TypeError, "x0 must be an array of real numbers"),
     "x0-ragged": (dict(x0=[[1.0], [1.0, 2.0]]), TypeError, "x0 must be an array"),
-    "x0-empty": (dict(x0=[]), TypeError, "x0 is empty"),
     "x0-nan": (dict(x0=[np.nan, 1.0]), ValueError, "x0 must be finite"),
     "x0-inf": (dict(x0=[np.inf, 1.0]), ValueError, "x0 must be finite"),
     "ftol-string": (dict(ftol="small"), TypeError, "ftol must be a real number"),
@@ -150,9 +149,6 @@ def test_values_minpack_rejects_give_ier_0_as_in_scipy_naming_the_option(kwargs,
 
 
 NOT_A_NUMBER = {
-    "ftol-nan": (dict(ftol=np.nan), "ftol must not be NaN"),
-    "xtol-nan": (dict(xtol=float("nan")), "xtol must not be NaN"),
-    "gtol-nan": (dict(gtol=np.float32("nan")), "gtol must not be NaN"),
     "factor-nan": (dict(factor=np.nan), "factor must be finite, not nan"),
     "factor-inf": (dict(factor=np.inf), "factor must be finite, not inf"),
     "epsfcn-nan": (dict(epsfcn=np.nan), "epsfcn must be finite, not nan"),
@@ -211,3 +207,22 @@ def test_something_not_callable_is_a_type_error_naming_it(role, value, capfd):
     with pytest.raises(TypeError, match=f"^{role} must be callable"):
         leastsq(func, [1.0, 1.0], **kwargs)
     assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("with_dfun", [False, True], ids=["lmdif", "lmder"])
+def test_empty_x0_is_improper_input_as_on_scipy(with_dfun):
+    calls = []
+
+    def func(p):
+        calls.append(p.shape)
+        return np.arange(4.0)
+
+    dfun = (lambda p: np.zeros((4, 0))) if with_dfun else None
+    with pytest.raises(TypeError, match=r"^Improper input parameters\. x0 is empty\.$"):
+        leastsq(func, [], Dfun=dfun)
+    x, cov_x, info, mesg, ier = leastsq(func, np.empty((0, 3)), Dfun=dfun, full_output=True)
+    assert (ier, cov_x, mesg) == (0, None, "Improper input parameters. x0 is empty.")
+    assert x.shape == (0,) and calls == [(0,), (0,)]  # func(x0) is fvec, MINPACK never ran
+    np.testing.assert_array_equal(info["fvec"], np.arange(4.0))
+    assert info["nfev"] == 0 and info.get("njev", 0) == 0
+    assert info["fjac"].shape == (0, 4) and info["ipvt"].shape == info["qtf"].shape == (0,)

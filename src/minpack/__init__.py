@@ -6,11 +6,13 @@ from minpack._config import show_config
 from minpack._curve_fit import OptimizeWarning, curve_fit
 from minpack._leastsq import leastsq
 from minpack._lmfit import lmfit_leastsq, use_in_lmfit
+from minpack._scipy import ScipyOnMinpack, use_in_scipy
 from minpack._version import __version__
 
 __all__ = [
     "BatchResult",
     "OptimizeWarning",
+    "ScipyOnMinpack",
     "__version__",
     "capi",
     "capi_address",
@@ -20,4 +22,5 @@ __all__ = [
     "lmfit_leastsq",
     "show_config",
     "use_in_lmfit",
+    "use_in_scipy",
 ]

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import operator
 import os
-import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from minpack._compiled import require_user_data
 from minpack._engine import all_compiled, compiled_or_callable, fit
 from minpack._inputs import (
     FLOAT64_EPS,
@@ -31,6 +30,7 @@ from minpack._inputs import (
 from minpack._memory import check_allocation
 from minpack._messages import SUCCESS, message
 from minpack._minpack import CompiledCallback, all_finite, fit_batch
+from minpack._progress import progress_bar
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intc]
@@ -38,6 +38,8 @@ IntArray = NDArray[np.intc]
 # Problems a worker fits per trip into C: small enough that Ctrl-C and an error in
 # another worker stop the batch within milliseconds, large enough to cost nothing.
 _CHUNK = 1024
+# The engine's full_output that keeps fnorm and cov_x only: what a batch returns.
+_COUNTS_AND_COV = 2
 # How often the main thread wakes up while it waits for the workers (to see Ctrl-C).
 _POLL_SECONDS = 0.05
 
@@ -147,30 +149,6 @@ def _succeeded(ier: IntArray) -> NDArray[np.bool_]:
     return (ier >= min(SUCCESS)) & (ier <= max(SUCCESS))
 
 
-@contextmanager
-def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
-    """Yield a function that advances a progress bar by a count (tqdm when installed)."""
-    if not enabled:
-        yield lambda done: None
-        return
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        tqdm = None
-    if tqdm is not None:
-        with tqdm(total=total, unit="fit") as bar:
-            yield bar.update
-        return
-    done_so_far = [0]
-
-    def report(done: int) -> None:
-        done_so_far[0] += done
-        print(f"\rleastsq_batch: {done_so_far[0]}/{total} fits", end="", file=sys.stderr)
-
-    yield report
-    print(file=sys.stderr)
-
-
 def _fit_compiled(
     func: object,
     jac: object,
@@ -217,7 +195,7 @@ def _fit_compiled(
         finally:
             done_event.set()
 
-    with _progress_bar(progress, count) as advance:
+    with progress_bar(progress, count) as advance:
         for done_event in finished:
             threading.Thread(target=work, args=(advance, done_event), daemon=True).start()
         try:
@@ -256,15 +234,16 @@ def _fit_python(
     """
     count, n = x.shape
     outputs = _Outputs(count, n)
-    with _progress_bar(progress, count) as advance:
+    with progress_bar(progress, count) as advance:
         for k in range(count):
             row = x[k]  # MINPACK fits it in place: a C-contiguous float64 view
             problem_args = args if data is None else (data[k], *args)
             user_data = None if rows is None else rows.ctypes.data + k * rows.strides[0]
             try:
                 result, _ = fit(
-                    func, row, problem_args, Dfun, settings, maxfev, m, True, None, user_data
-                )
+                    func, row, problem_args, Dfun, settings, maxfev, m, _COUNTS_AND_COV, None,
+                    user_data,
+                )  # fmt: skip
             except BaseException as exc:
                 exc.add_note(f"raised while fitting problem {k} of leastsq_batch")
                 raise
@@ -317,7 +296,8 @@ def leastsq_batch(
         Threads that fit compiled callbacks in parallel, without the GIL (default:
         the number of CPUs).  Python callbacks run one problem at a time.
     progress : bool, optional
-        Show a progress bar (tqdm when installed, else a line on stderr).
+        Show a progress bar: tqdm's when it is installed, else a short status on stderr,
+        written as the batch starts and at each tenth of it (at most 11 lines).
     m : int, optional
         The number of residuals; required with a compiled ``func``.
 
@@ -355,6 +335,9 @@ def leastsq_batch(
             results + workspaces, f"{count} fits of m={m} residuals in n={n} variables"
         )
         rows = None if data is None else _data_rows(data, count)
+        if rows is None:  # else each problem's row is its callbacks' user data
+            require_user_data(compiled_func, "func")
+            require_user_data(compiled_jac, "Dfun")
         outputs = _fit_compiled(
             compiled_func, compiled_jac, x, rows, m, settings, maxfev, workers, progress
         )

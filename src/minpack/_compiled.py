@@ -143,6 +143,22 @@ def _is_low_level_callable(callback: object) -> bool:
     return kind.__name__ == "LowLevelCallable" and kind.__module__.startswith("scipy")
 
 
+def require_user_data(code: object, name: str) -> None:
+    """Raise ``TypeError`` for compiled code that takes user data but has none to take.
+
+    Called with NULL it would read through a null pointer and crash the process.
+    """
+    if isinstance(code, CompiledCallback) and code.with_user_data and not code.user_data:
+        raise TypeError(
+            f"compiled {name} takes void *user_data, but no user data was given: it would be "
+            f"called with NULL. Give the data with scipy.LowLevelCallable({name}, user_data) "
+            "(for a numba cfunc: scipy.LowLevelCallable(cfunc.ctypes, "
+            "ctypes.c_void_p(array.ctypes.data))) or as a PyCapsule's context; leastsq_batch "
+            "passes each row of data instead. A function that needs no data can take the "
+            "signature without user_data."
+        )
+
+
 def read_compiled_fast(callback: object) -> CompiledCallback | None:
     """Read, in C, a capsule or LowLevelCallable of a signature accepted before; else None.
 

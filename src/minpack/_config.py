@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import sys
 
 import numpy as np
+
+# Packages minpack works with when they are installed: what a bug report needs to know.
+_OPTIONAL = ("scipy", "numba", "dask", "distributed", "tqdm", "lmfit", "astropy")
+
+
+def _installed_version(name: str) -> str:
+    """Return an installed distribution's version, without importing it."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def show_config() -> None:
@@ -14,7 +26,9 @@ def show_config() -> None:
 
     The MINPACK library it was linked with (path, static or shared), the C compiler and
     the flags added, the meson build type, the NumPy (and so f2py) and Python versions of
-    the build, and those of the running interpreter: what a bug report needs.
+    the build, those of the running interpreter, and the versions of the optional and
+    peer packages that are installed (SciPy, numba, Dask, distributed, tqdm, lmfit,
+    astropy), read without importing them: what a bug report needs.
 
     Examples
     --------
@@ -30,6 +44,8 @@ def show_config() -> None:
     rows["NumPy (running)"] = np.__version__
     rows["Python (running)"] = f"{platform.python_implementation()} {sys.version.split()[0]}"
     rows["extension"] = _minpack.__file__
+    for name in _OPTIONAL:
+        rows[name] = _installed_version(name)
     width = max(len(name) for name in rows)
     for name, value in rows.items():
         print(f"{name:<{width}}  {value or '-'}")

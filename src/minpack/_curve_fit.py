@@ -95,6 +95,23 @@ def _check_method(method: str | None, jac: object) -> None:
         raise TypeError(f"jac must be a callable or None, not {jac!r}")
 
 
+def serves_curve_fit(bounds: Any, method: Any, jac: Any) -> bool:
+    """Whether `curve_fit` serves a call with these (else it raises ``ValueError``).
+
+    The unbounded Levenberg-Marquardt path: ``bounds`` None (not given) or free,
+    ``method`` None or ``'lm'``, ``jac`` None or a callable.
+    """
+    if method not in (None, "lm") or isinstance(jac, str):
+        return False
+    if bounds is None or bounds is _UNBOUNDED:
+        return True
+    try:
+        _require_unbounded(bounds)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def _finite(array: FloatArray) -> bool:
     """Whether a float64 array holds no NaN or infinity."""
     if array.ndim == 1 and array.flags.c_contiguous:

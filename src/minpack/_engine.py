@@ -12,7 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from minpack._callback import FloatArray, first_residuals
-from minpack._compiled import PYTHON_CALLABLES, compiled, read_compiled_fast
+from minpack._compiled import (
+    PYTHON_CALLABLES,
+    compiled,
+    read_compiled_fast,
+    require_user_data,
+)
 from minpack._inputs import (
     FLOAT64_EPS,
     FORTRAN_INT_MAX,
@@ -53,14 +58,16 @@ def fit(
     settings: Settings,
     maxfev: int,
     m: int | None,
-    full_output: bool,
+    full_output: int,
     callback: Callable[[FloatArray, float, int], object] | None = None,
     user_data: int | None = None,
 ) -> tuple[FitResult, bool]:
     """Run lmdif (no Dfun) or lmder on one problem from x, a private float64 vector.
 
     Returns the engine's FitResult (x is fitted in place) and whether ``func`` returned
-    a scalar (SciPy then hands ``fvec`` back as one).  ``user_data``, when given,
+    a scalar (SciPy then hands ``fvec`` back as one).  ``full_output`` 0 gives x and the
+    counts, 1 everything of leastsq's full output, 2 ``fnorm`` and ``cov_x`` besides
+    (what a batch keeps).  ``user_data``, when given,
     replaces the user data of compiled callbacks; ``callback`` is leastsq's iteration
     callback.  What a callback raised propagates unchanged.
     """
@@ -87,8 +94,14 @@ def fit(
         first, scalar, epsilon = None, False, FLOAT64_EPS
         if args and callback is None and all_compiled(code, jac):
             check_no_args(args)  # MINPACK runs without the GIL: no Python receives them
-    if not n <= m < UNCHECKED_VALUES // n:  # the usual small fit passes at once
+    if not 0 < n <= m < UNCHECKED_VALUES // n:  # the usual small fit passes at once
         check_sizes(n, m)
+    require_user_data(code, "func")  # after the sizes: a fit too large fails as such
+    require_user_data(jac, "Dfun")
     step = epsilon if settings.epsfcn is None else settings.epsfcn
-    result = _fit(code, jac, x, args, first, m, settings, maxfev, step, callback, full_output)
+    # In a list that the engine empties once it has copied the values: no reference here
+    # keeps func(x0), m values, alive during the fit.
+    box = None if first is None else [first]
+    del first
+    result = _fit(code, jac, x, args, box, m, settings, maxfev, step, callback, full_output)
     return result, scalar

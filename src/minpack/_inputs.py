@@ -5,13 +5,14 @@ checked here, as are the sizes of a fit, and the defaults of ``maxfev`` and ``ep
 are applied here: `leastsq`, `leastsq_batch`, `curve_fit` and ``minpack.dask`` all
 take them from this module.  Every error names the argument it is about.
 
-Two kinds of bad value.  What SciPy passes on to MINPACK and MINPACK rejects
-(negative tolerances, ``maxfev < 0``, ``factor <= 0``, ``diag`` entries ``<= 0``)
-keeps SciPy's contract: ``ier`` 0, improper input, with a message that names
-the option (`improper_input`).  What MINPACK would not reject but cannot mean
-anything (NaN, a count its 32-bit integers cannot hold) is a ``ValueError``
-naming the option before anything runs: MINPACK's tests compare with ``<``, and
-every comparison with NaN is false.
+SciPy's answers where SciPy answers.  What SciPy passes on to MINPACK and MINPACK
+rejects (an empty ``x0``, negative tolerances, ``maxfev < 0``, ``factor <= 0``,
+``diag`` entries ``<= 0``) keeps SciPy's contract: ``ier`` 0, improper input, with a
+message that names what was rejected (`improper_input`).  A NaN tolerance runs, as on
+SciPy: MINPACK's tests compare with ``<=``, so that test never passes and the fit ends
+by another one.  What would make MINPACK compute garbage (a NaN or infinite
+``factor``, ``epsfcn`` or ``diag``, a count its 32-bit integers cannot hold) is a
+``ValueError`` naming the option before anything runs.
 """
 
 from __future__ import annotations
@@ -48,16 +49,6 @@ def as_float(value: object, name: str) -> float:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a real number, not {value!r}") from None
-
-
-def _not_nan(value: object, name: str) -> float:
-    """Convert to float and reject NaN, which MINPACK's tests would let through."""
-    if type(value) is float and value == value:  # the common case, at once
-        return value
-    number = as_float(value, name)
-    if number != number:  # NaN, without a call to math.isnan
-        raise ValueError(f"{name} must not be NaN")
-    return number
 
 
 def _finite(value: object, name: str) -> float:
@@ -188,9 +179,9 @@ def check_settings(
     ):
         return _DEFAULTS
     return Settings(
-        _not_nan(ftol, "ftol"),
-        _not_nan(xtol, "xtol"),
-        _not_nan(gtol, "gtol"),
+        as_float(ftol, "ftol"),
+        as_float(xtol, "xtol"),
+        as_float(gtol, "gtol"),
         as_fortran_int(maxfev, "maxfev", FORTRAN_INT_MAX - n),
         None if epsfcn is None else _finite(epsfcn, "epsfcn"),
         _finite(factor, "factor"),
@@ -199,8 +190,10 @@ def check_settings(
     )
 
 
-def improper_input(settings: Settings, maxfev: int) -> str:
+def improper_input(settings: Settings, maxfev: int, n: int = 1) -> str:
     """Name the option for which MINPACK answered ``info`` 0 (its own checks, in its order)."""
+    if n == 0:
+        return "x0 is empty."
     for name in ("ftol", "xtol", "gtol"):
         value = getattr(settings, name)
         if value < 0:
@@ -246,9 +239,11 @@ def initial_point(x0: object) -> FloatArray:
 
 
 def _general_point(x0: object) -> FloatArray:
-    """Convert any other ``x0``: real numbers of any shape, flattened, copied."""
+    """Convert any other ``x0``: real numbers of any shape, flattened, copied.
+
+    An empty ``x0`` is converted too: MINPACK answers it with ``info`` 0, as SciPy does.
+    """
     given = real_input(x0, "x0")
-    check_not_empty(given.size)
     if given.size > _MAX_VARIABLES:  # before the copy: a broadcast view costs nothing
         raise ValueError(
             f"x0 has {given.size} elements; MINPACK's limit is m*n <= {FORTRAN_INT_MAX} "
@@ -258,7 +253,7 @@ def _general_point(x0: object) -> FloatArray:
 
 
 def check_not_empty(n: int) -> None:
-    """Raise unless there is at least one variable."""
+    """Raise unless there is at least one variable (batches: SciPy has none to follow)."""
     if n == 0:
         raise TypeError("Improper input: x0 is empty; leastsq needs at least one variable")
 
@@ -280,7 +275,7 @@ def check_sizes(n: int, m: int) -> None:
             f"Improper input: func input vector length N={n} must not exceed "
             f"func output vector length M={m}"
         )
-    if m > FORTRAN_INT_MAX // n:
+    if n and m > FORTRAN_INT_MAX // n:
         raise ValueError(f"m*n = {m}*{n} is larger than MINPACK's limit {FORTRAN_INT_MAX}")
     if m * n >= UNCHECKED_VALUES:
         check_allocation(fit_buffer_bytes(m, n), f"a fit of m={m} residuals in n={n} variables")

@@ -179,7 +179,10 @@ def leastsq(
     info = result.info
     if not full_output and info in SUCCESS:
         return x, info  # the usual case: no message is needed
-    text = STOPPED_BY_CALLBACK if result.stopped_by_callback else message(info, settings, limit)
+    if result.stopped_by_callback:
+        text = STOPPED_BY_CALLBACK
+    else:
+        text = message(info, settings, limit, x.shape[0])
     if not full_output:
         if info in FAILURE or (info < 0 and not result.stopped_by_callback):
             warnings.warn(text, RuntimeWarning, stacklevel=2)

@@ -18,16 +18,17 @@ IMPROPER_INPUT = 0
 STOPPED_BY_CALLBACK = "The fit was stopped by the callback, which returned True."
 
 
-def message(ier: int, settings: Settings, maxfev: int) -> str:
+def message(ier: int, settings: Settings, maxfev: int, n: int = 1) -> str:
     """Return SciPy's message for ``ier``, with the options filled in.
 
-    For ier 0 SciPy's sentence is followed by the option that MINPACK rejected.
+    For ier 0 SciPy's sentence is followed by what MINPACK rejected (an empty ``x0``,
+    n = 0, or an option).
     """
     ftol, xtol, gtol = settings.ftol, settings.xtol, settings.gtol
     if ier < 0:
         return f"The fit was stopped by func or Dfun, which set iflag = {ier}."
     if ier == 0:
-        return f"Improper input parameters. {improper_input(settings, maxfev)}"
+        return f"Improper input parameters. {improper_input(settings, maxfev, n)}"
     if ier == 1:
         return (
             "Both actual and predicted relative reductions in the sum of squares\n"

@@ -70,13 +70,13 @@ def fit(
     jac: object,
     x: _F,
     args: tuple[Any, ...],
-    first: _F | None,
+    first: list[_F] | None,
     m: int,
     settings: tuple[Any, ...],
     maxfev: int,
     epsfcn: float,
     callback: Callable[[_F, float, int], object] | None,
-    full_output: bool,
+    full_output: int,
     /,
 ) -> FitResult: ...
 def fit_batch(

@@ -142,7 +142,11 @@ class Library:
         return address_of(getattr(self.cdll, name))
 
     def ctypes(self, name):
-        """C function ``name`` as a ctypes function pointer (it passes NULL user data)."""
+        """C function ``name`` as a bare ctypes function pointer, without user data.
+
+        leastsq refuses one whose signature takes user data (a TypeError, never a call
+        with NULL); leastsq_batch gives it each row of its data.
+        """
         return WITH_USER_DATA(self.address(name))
 
     def capsule(self, name, context=None):

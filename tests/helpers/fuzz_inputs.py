@@ -182,8 +182,13 @@ class Received:
     problems: list[str] = field(default_factory=list)
 
     def see(self, x: Any, n: int, name: str) -> None:
-        """Record x, noting anything a callable should never be given."""
-        if not (isinstance(x, np.ndarray) and x.dtype == np.float64 and x.shape == (n,)):
+        """Record x, noting anything a callable should never be given.
+
+        An empty x is given once, at an empty x0: its residuals are the fvec of SciPy's
+        answer to it (ier 0, improper input).
+        """
+        shapes = ((n,), (0,))
+        if not (isinstance(x, np.ndarray) and x.dtype == np.float64 and x.shape in shapes):
             self.problems.append(f"{name} got {type(x).__name__} {getattr(x, 'shape', '')}")
             return
         if not np.isfinite(x).all():
