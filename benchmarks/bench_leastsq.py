@@ -227,6 +227,38 @@ def time_outside_func(m: int, rounds: int) -> dict[str, float]:
     return {side: statistics.median(times) for side, times in outside.items()}
 
 
+def c_program_outside(m: int, rounds: int) -> tuple[float, float] | None:
+    """Median seconds of the large no-Dfun fit in a C program on the same libminpack.a.
+
+    Returns (total, outside the residual): the second is MINPACK's own time, to compare
+    with the time outside func above.  None when no C compiler or libminpack.a is found.
+    """
+    import ctypes
+    import tempfile
+
+    from c_limit import build_library, find_libminpack
+
+    t, y = large_problem(m)
+    try:
+        libminpack = find_libminpack()
+    except FileNotFoundError:
+        return None
+    with tempfile.TemporaryDirectory() as directory:
+        library = build_library("cc", libminpack, directory)
+        totals, outsides = [], []
+        for _ in range(rounds):
+            x = np.array(LARGE_P0)
+            nfev, total, outside = ctypes.c_int(), ctypes.c_double(), ctypes.c_double()
+            info = library.large_fit(
+                m, t.ctypes.data, y.ctypes.data, x.ctypes.data, ctypes.byref(nfev),
+                ctypes.byref(total), ctypes.byref(outside),
+            )  # fmt: skip
+            assert 1 <= info <= 4, info
+            totals.append(total.value)
+            outsides.append(outside.value)
+    return statistics.median(totals), statistics.median(outsides)
+
+
 # Linux's peak resident set (VmHWM) of the child itself: getrusage's ru_maxrss would
 # start from the parent's peak, which it keeps across the exec.  Writing 5 to
 # clear_refs resets the peak to the current size just before the fit.
@@ -308,6 +340,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{'  of which outside func (no Dfun)':42s} {outside['ours'] * 1e3:8.2f} ms "
             f"{outside['scipy'] * 1e3:8.2f} ms {outside['ours'] / outside['scipy']:7.3f}"
         )
+        c_program = c_program_outside(options.large_m, options.large_rounds)
+        if c_program is not None:
+            total, mine = c_program
+            print(
+                f"\nthe same no-Dfun fit in a C program on the same libminpack.a (C residual):"
+                f"\n  {total * 1e3:.2f} ms, of which {mine * 1e3:.2f} ms outside the residual: "
+                f"minpack's time outside func is {outside['ours'] / mine:.3f} x that"
+            )
 
     if "overhead" in parts:
         print("\nfixed overhead: fit time = fixed + per_call x calls")

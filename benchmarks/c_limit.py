@@ -1,9 +1,9 @@
 """The physical limit the benchmarks compare with: a C loop over the system's MINPACK.
 
 ``batch_residual.c`` holds the decay residual and ``c_loop_fit``, a plain C loop calling
-MINPACK's ``lmdif_`` from the same ``libminpack.a`` that the extension links.  It is
-compiled at run time into a temporary folder and loaded with ctypes; it is not part of
-the package.
+MINPACK's ``lmdif_`` from the same ``libminpack.a`` that the extension links;
+``large_residual.c`` the large fit of bench_leastsq.py in C.  They are compiled at run
+time into a temporary folder and loaded with ctypes; they are not part of the package.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-SOURCE = Path(__file__).resolve().parent / "batch_residual.c"
+HERE = Path(__file__).resolve().parent
+SOURCES = [HERE / "batch_residual.c", HERE / "large_residual.c"]
 
 
 def find_libminpack(cc: str = "cc") -> str:
@@ -40,15 +41,17 @@ def find_libminpack(cc: str = "cc") -> str:
 
 
 def build_library(cc: str, libminpack: str, directory: str) -> ctypes.CDLL:
-    """Compile batch_residual.c against libminpack.a into ``directory`` and load it."""
+    """Compile the C sources against libminpack.a into ``directory`` and load them."""
     target = str(Path(directory) / "libbatch.so")
     command = [
         *shlex.split(cc),
-        *("-O2", "-ffp-contract=off", "-shared", "-fPIC", str(SOURCE), libminpack),
+        *("-O2", "-ffp-contract=off", "-shared", "-fPIC", *map(str, SOURCES), libminpack),
         *("-lm", "-lpthread", "-o", target),
     ]
     subprocess.run(command, check=True)
     library = ctypes.CDLL(target)
     library.c_loop_fit.restype = ctypes.c_int
     library.c_loop_fit.argtypes = [ctypes.c_int] * 3 + [ctypes.c_void_p] * 4 + [ctypes.c_int]
+    library.large_fit.restype = ctypes.c_int
+    library.large_fit.argtypes = [ctypes.c_int] + [ctypes.c_void_p] * 6
     return library

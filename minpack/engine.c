@@ -15,23 +15,35 @@
 
 /* ---- the workspace ------------------------------------------------------------------------ */
 
+/* A new float64 vector of `count` values owned by NumPy, or NULL with an error set. */
+static PyObject *
+new_block(size_t count)
+{
+    npy_intp size = (npy_intp)count;
+    return PyArray_SimpleNew(1, &size, NPY_DOUBLE);
+}
+
 int
 workspace_init(Workspace *w, int m, int n, double *fvec, double *fjac, int *ipvt, double *qtf)
 {
-    /* diag, wa1..wa3, base_point; inverse; wa4 */
-    size_t doubles = 5 * (size_t)n + (size_t)n * (size_t)n + (size_t)m;
-    doubles += fvec == NULL ? (size_t)m : 0;
-    doubles += fjac == NULL ? (size_t)m * (size_t)n : 0;
-    doubles += qtf == NULL ? (size_t)n : 0;
-    size_t ints = ipvt == NULL ? (size_t)n : 0;
+    /* Three blocks, as SciPy's C allocates them: fjac, fvec, and the rest; and through
+     * NumPy's allocator, as f2py allocated them: NumPy asks the kernel for huge pages for
+     * large blocks.  Measured at m = 10^6, n = 4, one plain malloc of 6m doubles
+     * page-faulted 38,000 times a fit (11,000 as three), against 2,300 with NumPy's. */
+    size_t small = 5 * (size_t)n + (size_t)n * (size_t)n + (size_t)m; /* ..., inverse, wa4 */
+    small += qtf == NULL ? (size_t)n : 0;
+    small += ipvt == NULL ? (size_t)n : 0; /* n ints fit in n doubles */
     w->m = m;
     w->n = n;
-    /* At least one byte: an empty problem (n = 0, even m = 0) still gets a block. */
-    w->owned = malloc(doubles * sizeof(double) + ints * sizeof(int) + 1);
-    if (w->owned == NULL) {
+    w->owned_fvec = fvec == NULL ? new_block((size_t)m) : NULL;
+    w->owned_fjac = fjac == NULL ? new_block((size_t)m * (size_t)n) : NULL;
+    w->owned = new_block(small);
+    if (w->owned == NULL || (fvec == NULL && w->owned_fvec == NULL) ||
+        (fjac == NULL && w->owned_fjac == NULL)) {
+        workspace_free(w);
         return -1;
     }
-    double *next = w->owned;
+    double *next = PyArray_DATA((PyArrayObject *)w->owned);
     w->wa4 = next, next += m;
     w->diag = next, next += n;
     w->wa1 = next, next += n;
@@ -40,17 +52,18 @@ workspace_init(Workspace *w, int m, int n, double *fvec, double *fjac, int *ipvt
     w->base_point = next, next += n;
     w->inverse = next, next += (size_t)n * n;
     w->qtf = qtf != NULL ? qtf : (next += n) - n;
-    w->fvec = fvec != NULL ? fvec : (next += m) - m;
-    w->fjac = fjac != NULL ? fjac : (next += (size_t)m * n) - (size_t)m * n;
     w->ipvt = ipvt != NULL ? ipvt : (int *)next;
+    w->fvec = fvec != NULL ? fvec : PyArray_DATA((PyArrayObject *)w->owned_fvec);
+    w->fjac = fjac != NULL ? fjac : PyArray_DATA((PyArrayObject *)w->owned_fjac);
     return 0;
 }
 
 void
 workspace_free(Workspace *w)
 {
-    free(w->owned);
-    w->owned = NULL;
+    Py_CLEAR(w->owned);
+    Py_CLEAR(w->owned_fvec);
+    Py_CLEAR(w->owned_fjac);
 }
 
 /* ---- running MINPACK ---------------------------------------------------------------------- */
@@ -405,7 +418,7 @@ engine_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                        arrays ? ARRAY_DATA(outputs.ipvt) : NULL,
                        arrays ? ARRAY_DATA(outputs.qtf) : NULL) < 0) {
         full_output_clear(&outputs);
-        return PyErr_NoMemory();
+        return NULL;
     }
     Evaluation ev;
     if (evaluation_init(&ev, func, jac, extra, callback, 0, w.base_point) < 0) {
@@ -566,7 +579,7 @@ engine_fit_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
     Workspace w;
     if (workspace_init(&w, (int)m, n, NULL, NULL, NULL, NULL) < 0) {
-        return PyErr_NoMemory();
+        return NULL;
     }
     Evaluation ev;
     if (evaluation_init(&ev, args[0], args[1], NULL, Py_None, 0, w.base_point) < 0 ||

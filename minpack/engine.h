@@ -25,7 +25,8 @@ typedef struct {
     double *base_point; /* n: the guard's copy of the iterate */
     double *inverse;    /* n x n: engine_finish's inverse of R */
     int *ipvt;          /* n */
-    void *owned;        /* the one allocation that holds what the caller did not give */
+    /* What the caller did not give, as NumPy arrays: fvec, fjac, and the rest. */
+    PyObject *owned, *owned_fvec, *owned_fjac;
 } Workspace;
 
 typedef struct {
@@ -34,8 +35,9 @@ typedef struct {
     int njev; /* 0 for lmdif */
 } Counts;
 
-/* Allocate what is NULL among fvec, fjac, ipvt and qtf, and the work arrays, in one block.
- * Nothing is zero-filled: MINPACK writes what it reads.  0, or -1 when out of memory. */
+/* Allocate what is NULL among fvec, fjac, ipvt and qtf, and the work arrays (with the GIL
+ * held; so is workspace_free).  Nothing is zero-filled: MINPACK writes what it reads.  0,
+ * or -1 with an error set. */
 int workspace_init(Workspace *w, int m, int n, double *fvec, double *fjac, int *ipvt,
                    double *qtf);
 void workspace_free(Workspace *w);
