@@ -132,6 +132,11 @@ compiled_module_init(void)
 static int
 is_low_level_callable(PyObject *callback)
 {
+    /* The type recognised last: the same class is usually passed fit after fit. */
+    static _Thread_local PyTypeObject *recognised_type = NULL;
+    if (Py_TYPE(callback) == recognised_type) {
+        return 1;
+    }
     if (!PyTuple_Check(callback) || strcmp(Py_TYPE(callback)->tp_name, "LowLevelCallable") != 0) {
         return 0;
     }
@@ -140,6 +145,10 @@ is_low_level_callable(PyObject *callback)
                      PyUnicode_Tailmatch(module, name_scipy, 0, PY_SSIZE_T_MAX, -1) == 1;
     PyErr_Clear();
     Py_XDECREF(module);
+    if (from_scipy && recognised_type == NULL) {
+        /* Kept alive, so that its address cannot be another type's later. */
+        recognised_type = (PyTypeObject *)Py_NewRef(Py_TYPE(callback));
+    }
     return from_scipy;
 }
 

@@ -15,55 +15,77 @@
 
 /* ---- the workspace ------------------------------------------------------------------------ */
 
-/* A new float64 vector of `count` values owned by NumPy, or NULL with an error set. */
-static PyObject *
-new_block(size_t count)
+/* Blocks at least this large come from NumPy's allocator, which asks Linux for huge pages
+ * for them (NumPy's own threshold): at m = 10^6, n = 4, one plain malloc of 6m doubles
+ * page-faulted 38,000 times a fit, three NumPy blocks 2,300 times (as f2py's arrays did).
+ * Smaller fits take one malloc: three NumPy arrays cost about 0.3 us a fit. */
+#define LARGE_BLOCK_BYTES ((size_t)4 << 20)
+
+/* A block of `count` doubles: a NumPy vector kept in *owner, or NULL with an error set. */
+static double *
+new_block(size_t count, PyObject **owner)
 {
     npy_intp size = (npy_intp)count;
-    return PyArray_SimpleNew(1, &size, NPY_DOUBLE);
+    *owner = PyArray_SimpleNew(1, &size, NPY_DOUBLE);
+    return *owner == NULL ? NULL : PyArray_DATA((PyArrayObject *)*owner);
 }
 
 int
 workspace_init(Workspace *w, int m, int n, double *fvec, double *fjac, int *ipvt, double *qtf)
 {
-    /* Three blocks, as SciPy's C allocates them: fjac, fvec, and the rest; and through
-     * NumPy's allocator, as f2py allocated them: NumPy asks the kernel for huge pages for
-     * large blocks.  Measured at m = 10^6, n = 4, one plain malloc of 6m doubles
-     * page-faulted 38,000 times a fit (11,000 as three), against 2,300 with NumPy's. */
-    size_t small = 5 * (size_t)n + (size_t)n * (size_t)n + (size_t)m; /* ..., inverse, wa4 */
-    small += qtf == NULL ? (size_t)n : 0;
-    small += ipvt == NULL ? (size_t)n : 0; /* n ints fit in n doubles */
+    /* diag, wa1..wa3, base_point (5n), inverse (n^2), wa4 (m); qtf (n), ipvt (n ints fit
+     * in n doubles) unless given; then fvec (m) and fjac (mn) unless given. */
+    size_t small = 5 * (size_t)n + (size_t)n * (size_t)n + (size_t)m;
+    small += (qtf == NULL ? (size_t)n : 0) + (ipvt == NULL ? (size_t)n : 0);
+    size_t fvec_size = fvec == NULL ? (size_t)m : 0;
+    size_t fjac_size = fjac == NULL ? (size_t)m * (size_t)n : 0;
+    size_t total = small + fvec_size + fjac_size;
     w->m = m;
     w->n = n;
-    w->owned_fvec = fvec == NULL ? new_block((size_t)m) : NULL;
-    w->owned_fjac = fjac == NULL ? new_block((size_t)m * (size_t)n) : NULL;
-    w->owned = new_block(small);
-    if (w->owned == NULL || (fvec == NULL && w->owned_fvec == NULL) ||
-        (fjac == NULL && w->owned_fjac == NULL)) {
-        workspace_free(w);
-        return -1;
+    w->block = NULL;
+    w->owners[0] = w->owners[1] = w->owners[2] = NULL;
+    double *rest;
+    if (total * sizeof(double) < LARGE_BLOCK_BYTES) {
+        /* One block; at least one byte: an empty problem (n = 0, even m = 0) gets one. */
+        w->block = malloc(total * sizeof(double) + 1);
+        if (w->block == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        rest = w->block;
+        fvec = fvec != NULL ? fvec : rest + small;
+        fjac = fjac != NULL ? fjac : rest + small + fvec_size;
     }
-    double *next = PyArray_DATA((PyArrayObject *)w->owned);
-    w->wa4 = next, next += m;
-    w->diag = next, next += n;
-    w->wa1 = next, next += n;
-    w->wa2 = next, next += n;
-    w->wa3 = next, next += n;
-    w->base_point = next, next += n;
-    w->inverse = next, next += (size_t)n * n;
-    w->qtf = qtf != NULL ? qtf : (next += n) - n;
-    w->ipvt = ipvt != NULL ? ipvt : (int *)next;
-    w->fvec = fvec != NULL ? fvec : PyArray_DATA((PyArrayObject *)w->owned_fvec);
-    w->fjac = fjac != NULL ? fjac : PyArray_DATA((PyArrayObject *)w->owned_fjac);
+    else {
+        rest = new_block(small, &w->owners[0]);
+        if (rest == NULL || (fvec == NULL && (fvec = new_block(fvec_size, &w->owners[1])) == NULL) ||
+            (fjac == NULL && (fjac = new_block(fjac_size, &w->owners[2])) == NULL)) {
+            workspace_free(w);
+            return -1;
+        }
+    }
+    w->wa4 = rest, rest += m;
+    w->diag = rest, rest += n;
+    w->wa1 = rest, rest += n;
+    w->wa2 = rest, rest += n;
+    w->wa3 = rest, rest += n;
+    w->base_point = rest, rest += n;
+    w->inverse = rest, rest += (size_t)n * n;
+    w->qtf = qtf != NULL ? qtf : (rest += n) - n;
+    w->ipvt = ipvt != NULL ? ipvt : (int *)rest;
+    w->fvec = fvec;
+    w->fjac = fjac;
     return 0;
 }
 
 void
 workspace_free(Workspace *w)
 {
-    Py_CLEAR(w->owned);
-    Py_CLEAR(w->owned_fvec);
-    Py_CLEAR(w->owned_fjac);
+    free(w->block);
+    w->block = NULL;
+    for (int i = 0; i < 3; i++) {
+        Py_CLEAR(w->owners[i]);
+    }
 }
 
 /* ---- running MINPACK ---------------------------------------------------------------------- */

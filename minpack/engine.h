@@ -25,8 +25,10 @@ typedef struct {
     double *base_point; /* n: the guard's copy of the iterate */
     double *inverse;    /* n x n: engine_finish's inverse of R */
     int *ipvt;          /* n */
-    /* What the caller did not give, as NumPy arrays: fvec, fjac, and the rest. */
-    PyObject *owned, *owned_fvec, *owned_fjac;
+    /* What the caller did not give: one malloc'd block (small fits), or NumPy arrays
+     * (large ones: the rest, fvec, fjac; see workspace_init). */
+    double *block;
+    PyObject *owners[3];
 } Workspace;
 
 typedef struct {

@@ -24,27 +24,21 @@
 #define NONFINITE_AT_X0 9
 #define NONFINITE_JACOBIAN 10
 
-/* Where a double's high 32 bits (sign, exponent, top of the mantissa) lie in its bytes. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define HIGH_WORD 0
-#else
-#define HIGH_WORD 4
-#endif
-
 /* Whether count doubles are all finite: no NaN, no infinity, that is no exponent of all
- * ones.  Integer tests on the high 32 bits: the loop vectorises with SSE2 alone (64-bit
- * compares need SSE4) and sets no floating-point flag. */
+ * ones.  Integer arithmetic on the bits, which sets no floating-point flag: adding one to
+ * an exponent field of all ones carries into the sign bit, and nothing else does, so the
+ * loop is ANDs, 64-bit adds and ORs, which SSE2 vectorises. */
 static inline int
 finite_values(const double *values, size_t count)
 {
-    const unsigned char *bytes = (const unsigned char *)values;
-    uint32_t all_ones = 0;
+    const uint64_t exponent = UINT64_C(0x7ff0000000000000), one = UINT64_C(1) << 52;
+    uint64_t carries = 0;
     for (size_t i = 0; i < count; i++) {
-        uint32_t high;
-        memcpy(&high, bytes + 8 * i + HIGH_WORD, sizeof high);
-        all_ones |= (uint32_t)((high & UINT32_C(0x7ff00000)) == UINT32_C(0x7ff00000));
+        uint64_t bits;
+        memcpy(&bits, values + i, sizeof bits);
+        carries |= (bits & exponent) + one;
     }
-    return all_ones == 0;
+    return (carries >> 63) == 0;
 }
 
 /* Copy count doubles and tell whether they are all finite.  memcpy and then a pass over

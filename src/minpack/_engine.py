@@ -67,9 +67,9 @@ def fit(
     Returns the engine's FitResult (x is fitted in place) and whether ``func`` returned
     a scalar (SciPy then hands ``fvec`` back as one).  ``full_output`` 0 gives x and the
     counts, 1 everything of leastsq's full output, 2 ``fnorm`` and ``cov_x`` besides
-    (what a batch keeps).  ``user_data``, when given,
-    replaces the user data of compiled callbacks; ``callback`` is leastsq's iteration
-    callback.  What a callback raised propagates unchanged.
+    (what a batch keeps).  ``user_data``, when given, replaces the user data of compiled
+    callbacks; ``callback`` is leastsq's iteration callback.  What a callback raised
+    propagates unchanged.
     """
     n = x.shape[0]
     if type(func) in PYTHON_CALLABLES:
@@ -96,8 +96,11 @@ def fit(
             check_no_args(args)  # MINPACK runs without the GIL: no Python receives them
     if not 0 < n <= m < UNCHECKED_VALUES // n:  # the usual small fit passes at once
         check_sizes(n, m)
-    require_user_data(code, "func")  # after the sizes: a fit too large fails as such
-    require_user_data(jac, "Dfun")
+    # After the sizes, so that a fit too large is refused as such.
+    if code is not func:
+        require_user_data(code, "func")
+    if jac is not Dfun:
+        require_user_data(jac, "Dfun")
     step = epsilon if settings.epsfcn is None else settings.epsfcn
     # In a list that the engine empties once it has copied the values: no reference here
     # keeps func(x0), m values, alive during the fit.
