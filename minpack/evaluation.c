@@ -18,7 +18,7 @@
 /* The fit whose MINPACK call is running in this thread. */
 static _Thread_local Evaluation *active = NULL;
 
-static void
+void
 call_compiled(const CompiledCode *code, int m, int n, const double *x, double *out, int *iflag)
 {
     if (code->with_user_data) {

@@ -36,6 +36,10 @@ typedef struct {
 
 extern PyTypeObject CompiledCallbackType;
 
+/* Call compiled code as MINPACK's fcn would, with its user data when it takes some. */
+void call_compiled(const CompiledCode *code, int m, int n, const double *x, double *out,
+                   int *iflag);
+
 /* Arguments after x passed to Python callbacks on the C stack; more go through a tuple. */
 #define MAX_STACK_ARGS 8
 

@@ -13,6 +13,8 @@
 /* engine.c */
 PyObject *engine_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *engine_fit_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *engine_central_differences(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *engine_jacobian_of(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 int engine_module_init(PyObject *module);
 /* compiled.c */
 PyObject *compiled_read(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

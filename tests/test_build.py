@@ -89,12 +89,14 @@ def test_package_imports_and_fits_without_scipy():
 def test_public_names():
     assert minpack.__all__ == [
         "BatchResult",
+        "LeastSquaresResult",
         "OptimizeWarning",
         "ScipyOnMinpack",
         "__version__",
         "capi",
         "capi_address",
         "curve_fit",
+        "least_squares",
         "leastsq",
         "leastsq_batch",
         "lmfit_leastsq",

@@ -248,6 +248,9 @@ def checks(lib):
 
 def child(case, library):
     """The child process: references, the long fit, Ctrl-C, the checks."""
+    # Python's own Ctrl-C, even when the test run was started with SIGINT ignored (a
+    # background CI job, nohup), which the child would otherwise inherit.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     lib = Library(library)
     long_fit, where = CASES[case]
     before = checks(lib)

@@ -13,6 +13,7 @@ from minpack import _leastsq
 scipy_optimize = pytest.importorskip("scipy.optimize")
 SCIPY_LEASTSQ = scipy_optimize.leastsq
 SCIPY_CURVE_FIT = scipy_optimize.curve_fit
+SCIPY_LEAST_SQUARES = scipy_optimize.least_squares
 
 
 def model(t, a, b, c):
@@ -38,6 +39,7 @@ def scipy_is_restored():
     yield
     assert scipy_optimize.leastsq is SCIPY_LEASTSQ
     assert scipy_optimize.curve_fit is SCIPY_CURVE_FIT
+    assert scipy_optimize.least_squares is SCIPY_LEAST_SQUARES
 
 
 def test_inside_the_block_scipy_optimize_runs_on_minpack(fits_on_minpack):
@@ -189,3 +191,22 @@ def test_use_in_scipy_without_scipy_is_an_import_error(monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "scipy.optimize", None)
     with pytest.raises(ImportError, match="pip install scipy"):
         minpack.use_in_scipy()
+
+
+def test_least_squares_with_lm_runs_on_minpack_and_the_rest_on_scipy(fits_on_minpack):
+    def decay(p):
+        return residuals(p, NOISY)
+
+    with minpack.use_in_scipy():
+        lm = scipy_optimize.least_squares(decay, P0, method="lm")
+        positional = scipy_optimize.least_squares(decay, P0, "2-point", (-np.inf, np.inf), "lm")
+        default = scipy_optimize.least_squares(decay, P0)  # SciPy's default method, 'trf'
+        trf = scipy_optimize.least_squares(decay, P0, method="trf")
+    expected = minpack.least_squares(decay, P0)
+    for ours in (lm, positional):
+        np.testing.assert_array_equal(ours.x, expected.x)
+        assert ours.nfev == expected.nfev and type(ours) is type(expected)
+    for theirs in (default, trf):
+        reference = SCIPY_LEAST_SQUARES(decay, P0, method="trf")
+        np.testing.assert_array_equal(theirs.x, reference.x)
+        assert type(theirs) is type(reference)

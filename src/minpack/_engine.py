@@ -61,6 +61,7 @@ def fit(
     full_output: int,
     callback: Callable[[FloatArray, float, int], object] | None = None,
     user_data: int | None = None,
+    at_x0: Any = None,
 ) -> tuple[FitResult, bool]:
     """Run lmdif (no Dfun) or lmder on one problem from x, a private float64 vector.
 
@@ -68,8 +69,9 @@ def fit(
     a scalar (SciPy then hands ``fvec`` back as one).  ``full_output`` 0 gives x and the
     counts, 1 everything of leastsq's full output, 2 ``fnorm`` and ``cov_x`` besides
     (what a batch keeps).  ``user_data``, when given, replaces the user data of compiled
-    callbacks; ``callback`` is leastsq's iteration callback.  What a callback raised
-    propagates unchanged.
+    callbacks; ``callback`` is leastsq's iteration callback; ``at_x0``, when given, is
+    what a Python ``func`` already returned at x (least_squares evaluates it first), which
+    is then not evaluated again.  What a callback raised propagates unchanged.
     """
     n = x.shape[0]
     if type(func) in PYTHON_CALLABLES:
@@ -84,7 +86,10 @@ def fit(
     if code is func:
         # The one evaluation at x0: it tells m and epsfcn's dtype, and the engine copies
         # it into MINPACK's fvec to answer MINPACK's first call.
-        first, scalar, epsilon = first_residuals(func(x.copy(), *args))
+        if at_x0 is None:
+            at_x0 = func(x.copy(), *args)
+        first, scalar, epsilon = first_residuals(at_x0)
+        del at_x0
         if m is not None and as_fortran_int(m, "m") != first.shape[0]:
             raise TypeError(f"m={m}, but func returned {first.shape[0]} residuals at x0")
         m = first.shape[0]

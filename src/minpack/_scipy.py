@@ -1,15 +1,16 @@
-"""Put every client of ``scipy.optimize.leastsq`` and ``curve_fit`` on minpack: `use_in_scipy`.
+"""Put every client of SciPy's Levenberg-Marquardt on minpack: `use_in_scipy`.
 
-Libraries such as astropy (``LevMarLSQFitter``), hyperspy, photutils or pyFAI call
-``scipy.optimize.leastsq`` or ``scipy.optimize.curve_fit`` themselves.  `use_in_scipy`
-replaces those two public attributes of the ``scipy.optimize`` module, which every
-attribute lookup (``optimize.leastsq(...)``) and every later ``from scipy.optimize
+Libraries such as astropy (``LevMarLSQFitter``, ``LMLSQFitter``), hyperspy, photutils or
+pyFAI call ``scipy.optimize.leastsq``, ``curve_fit`` or ``least_squares`` themselves.
+`use_in_scipy` replaces those public attributes of the ``scipy.optimize`` module, which
+every attribute lookup (``optimize.leastsq(...)``) and every later ``from scipy.optimize
 import leastsq`` reads, and puts SciPy's own back when the last user is done.
 
-``leastsq`` becomes `minpack.leastsq`.  ``curve_fit`` becomes a dispatcher: the calls
-that `minpack.curve_fit` serves (no bounds, ``method`` None or ``'lm'``, ``jac`` None
-or a callable) run on minpack, every other call goes to SciPy's own ``curve_fit``
-unchanged.  SciPy is imported only by `use_in_scipy` (never by ``import minpack``).
+``leastsq`` becomes `minpack.leastsq`.  ``curve_fit`` and ``least_squares`` become
+dispatchers: the calls that minpack serves (``curve_fit`` without bounds, ``method``
+None or ``'lm'``, ``jac`` None or a callable; ``least_squares`` with ``method='lm'``)
+run on minpack, every other call goes to SciPy's own function unchanged.  SciPy is
+imported only by `use_in_scipy` (never by ``import minpack``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from minpack._curve_fit import curve_fit as _minpack_curve_fit
 from minpack._curve_fit import serves_curve_fit
+from minpack._least_squares import least_squares as _minpack_least_squares
 from minpack._leastsq import leastsq as _minpack_leastsq
 
 __all__ = ["ScipyOnMinpack", "use_in_scipy"]
@@ -60,6 +62,33 @@ def _dispatching_curve_fit(scipy_curve_fit: Any) -> Any:
     return curve_fit
 
 
+def _dispatching_least_squares(scipy_least_squares: Any) -> Any:
+    """Return a ``least_squares`` that runs ``method='lm'`` on minpack, the rest on SciPy."""
+
+    def least_squares(fun: Any, x0: Any, *args: Any, **kwargs: Any) -> Any:
+        # SciPy's positional order: jac, bounds, method, ...
+        method = args[2] if len(args) > 2 else kwargs.get("method", "trf")
+        if method == "lm":
+            return _minpack_least_squares(fun, x0, *args, **kwargs)
+        return scipy_least_squares(fun, x0, *args, **kwargs)
+
+    least_squares.__doc__ = (
+        "scipy.optimize.least_squares, run on minpack (Fortran MINPACK, as SciPy 1.14 ran it) "
+        "for method='lm', on SciPy's own least_squares for every other method and for "
+        "calls that leave method at SciPy's default.  Installed by minpack.use_in_scipy()."
+    )
+    least_squares.scipy_least_squares = scipy_least_squares  # type: ignore[attr-defined]
+    return least_squares
+
+
+# The attributes of scipy.optimize that use_in_scipy replaces, and what with.
+_REPLACEMENTS = {
+    "leastsq": lambda original: _minpack_leastsq,
+    "curve_fit": _dispatching_curve_fit,
+    "least_squares": _dispatching_least_squares,
+}
+
+
 class _Installation:
     """How many `use_in_scipy` handles are active, and what the first one replaced."""
 
@@ -71,11 +100,9 @@ class _Installation:
     def install(self, module: ModuleType) -> None:
         with self.lock:
             if self.depth == 0:
-                self.replaced = {name: getattr(module, name) for name in ("leastsq", "curve_fit")}
-                module.leastsq = _minpack_leastsq  # type: ignore[attr-defined]
-                module.curve_fit = _dispatching_curve_fit(  # type: ignore[attr-defined]
-                    self.replaced["curve_fit"]
-                )
+                self.replaced = {name: getattr(module, name) for name in _REPLACEMENTS}
+                for name, replacement in _REPLACEMENTS.items():
+                    setattr(module, name, replacement(self.replaced[name]))
             self.depth += 1
 
     def uninstall(self, module: ModuleType) -> None:
@@ -128,13 +155,15 @@ class ScipyOnMinpack:
 
 
 def use_in_scipy() -> ScipyOnMinpack:
-    """Run ``scipy.optimize.leastsq`` and ``curve_fit`` on minpack, for every client.
+    """Run ``scipy.optimize``'s Levenberg-Marquardt on minpack, for every client.
 
-    From this call on, ``scipy.optimize.leastsq`` is `minpack.leastsq` and
+    From this call on, ``scipy.optimize.leastsq`` is `minpack.leastsq`;
     ``scipy.optimize.curve_fit`` runs on `minpack.curve_fit` whenever minpack serves
-    the call (no bounds, ``method`` None or ``'lm'``, ``jac`` None or a callable);
-    bounded fits, ``method='trf'`` or ``'dogbox'`` and string ``jac`` go to SciPy's own
-    ``curve_fit``, unchanged.  Every client that looks the functions up on
+    the call (no bounds, ``method`` None or ``'lm'``, ``jac`` None or a callable), and
+    ``scipy.optimize.least_squares`` on `minpack.least_squares` for ``method='lm'``;
+    bounded fits, ``method='trf'`` or ``'dogbox'``, string ``jac`` for ``curve_fit``, and
+    ``least_squares`` calls that leave ``method`` at SciPy's default go to SciPy's own
+    functions, unchanged.  Every client that looks the functions up on
     ``scipy.optimize`` when it fits (astropy's ``LevMarLSQFitter`` does), or imports
     them after this call, runs on minpack, in every thread.
 
