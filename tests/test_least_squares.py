@@ -190,7 +190,7 @@ def test_the_jacobian_at_the_solution_is_3_point_central_differences():
     res = minpack.least_squares(counted, P0)
     assert len(calls) == res.nfev + 1 + 2 * P0.size  # f(x), then 2 per variable, uncounted
     x = res.x
-    h = EPS ** (1 / 3) * np.where(x >= 0, 1.0, -1.0) * np.maximum(1.0, np.abs(x))
+    h = EPS ** (1 / 3) * np.maximum(1.0, np.abs(x))
     for j in range(x.size):
         low, high = x.copy(), x.copy()
         low[j], high[j] = x[j] - h[j], x[j] + h[j]
@@ -373,7 +373,7 @@ def test_compiled_fun_and_jac_fit_as_leastsq_does(compiled_decay, with_jac):
             row.ctypes.data)  # fmt: skip
         return fvec.copy()
 
-    h = EPS ** (1 / 3) * np.where(res.x >= 0, 1.0, -1.0) * np.maximum(1.0, np.abs(res.x))
+    h = EPS ** (1 / 3) * np.maximum(1.0, np.abs(res.x))
     for j in range(n):
         low, high = res.x.copy(), res.x.copy()
         low[j], high[j] = res.x[j] - h[j], res.x[j] + h[j]

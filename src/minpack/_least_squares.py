@@ -170,7 +170,7 @@ def _three_point_jacobian(fun: Callable[[FloatArray], Any], x: FloatArray) -> Fl
     """Return the Jacobian at x by central differences, as SciPy 1.14's approx_derivative.
 
     Its default 3-point scheme: a relative step of EPS**(1/3) (EPS of float32 when the
-    residuals are float32), ``h = rstep * sign(x) * max(1, |x|)`` with sign(0) = 1; for
+    residuals are float32), ``h = |rstep * sign(x) * max(1, |x|)|`` with sign(0) = 1; for
     each j, ``f(x - h_j e_j)`` then ``f(x + h_j e_j)``, and their difference over
     ``(x_j + h_j) - (x_j - h_j)``.  The function is evaluated there, uncounted, as on SciPy.
     """
@@ -180,7 +180,8 @@ def _three_point_jacobian(fun: Callable[[FloatArray], Any], x: FloatArray) -> Fl
         eps = np.finfo(f0.dtype).eps
     rstep = eps ** (1 / 3)
     sign = (x >= 0).astype(float) * 2 - 1
-    h = rstep * sign * np.maximum(1.0, np.abs(x))
+    # The central scheme steps both ways: SciPy makes its step positive.
+    h = np.abs(rstep * sign * np.maximum(1.0, np.abs(x)))
     transposed: Any = np.empty((x.size, f0.size))
     steps = np.diag(h)
     for j in range(x.size):
@@ -199,7 +200,7 @@ def _compiled_jacobian(code: CompiledCallback, x: FloatArray, m: int) -> FloatAr
     """`_three_point_jacobian` of a compiled fun, computed in C with the same arithmetic."""
     rstep = np.finfo(np.float64).eps ** (1 / 3)
     sign = (x >= 0).astype(float) * 2 - 1
-    h = np.ascontiguousarray(rstep * sign * np.maximum(1.0, np.abs(x)))
+    h = np.ascontiguousarray(np.abs(rstep * sign * np.maximum(1.0, np.abs(x))))
     return central_differences(code, np.ascontiguousarray(x), h, m)
 
 
