@@ -91,32 +91,40 @@ workspace_free(Workspace *w)
 /* ---- running MINPACK ---------------------------------------------------------------------- */
 
 void
-engine_run(Evaluation *ev, const Options *options, double *x, Workspace *w, Counts *out)
+engine_call_minpack(lmdif_fcn residuals, lmder_fcn with_jacobian, int x0_in_fvec,
+                    const Options *options, double *x, Workspace *w, Counts *out)
 {
     int m = w->m, n = w->n, ldfjac = w->m;
     int mode = options->diag == NULL ? 1 : 2;
     if (options->diag != NULL) {
         memcpy(w->diag, options->diag, (size_t)n * sizeof(double)); /* MINPACK's is in-out */
     }
-    if (!ev->x0_in_fvec) {
+    if (!x0_in_fvec) {
         /* fvec as MINPACK leaves it when it stops before (or at) its first evaluation:
          * zeros, except what a compiled func wrote before it stopped. */
         memset(w->fvec, 0, (size_t)m * sizeof(double));
     }
     out->njev = 0;
-    evaluation_enter(ev);
-    if (ev->with_jacobian) {
-        lmder_(evaluation_lmder_fcn, &m, &n, x, w->fvec, w->fjac, &ldfjac, &options->ftol,
+    if (with_jacobian != NULL) {
+        lmder_(with_jacobian, &m, &n, x, w->fvec, w->fjac, &ldfjac, &options->ftol,
                &options->xtol, &options->gtol, &options->maxfev, w->diag, &mode,
                &options->factor, &options->nprint, &out->info, &out->nfev, &out->njev,
                w->ipvt, w->qtf, w->wa1, w->wa2, w->wa3, w->wa4);
     }
     else {
-        lmdif_(evaluation_lmdif_fcn, &m, &n, x, w->fvec, &options->ftol, &options->xtol,
-               &options->gtol, &options->maxfev, &options->epsfcn, w->diag, &mode,
-               &options->factor, &options->nprint, &out->info, &out->nfev, w->fjac, &ldfjac,
-               w->ipvt, w->qtf, w->wa1, w->wa2, w->wa3, w->wa4);
+        lmdif_(residuals, &m, &n, x, w->fvec, &options->ftol, &options->xtol, &options->gtol,
+               &options->maxfev, &options->epsfcn, w->diag, &mode, &options->factor,
+               &options->nprint, &out->info, &out->nfev, w->fjac, &ldfjac, w->ipvt, w->qtf,
+               w->wa1, w->wa2, w->wa3, w->wa4);
     }
+}
+
+void
+engine_run(Evaluation *ev, const Options *options, double *x, Workspace *w, Counts *out)
+{
+    evaluation_enter(ev);
+    engine_call_minpack(evaluation_lmdif_fcn, ev->with_jacobian ? evaluation_lmder_fcn : NULL,
+                        ev->x0_in_fvec, options, x, w, out);
     evaluation_leave(ev);
     if (ev->guard.verdict != 0) {
         out->info = ev->guard.verdict; /* MINPACK's own info is then -1 */
@@ -208,7 +216,7 @@ enum {
 
 /* Fill options from a Settings tuple, the resolved maxfev and epsfcn, and whether an
  * iteration callback is given; diag must hold n values.  0, or -1 with an error. */
-static int
+int
 read_options(Options *options, PyObject *settings, PyObject *maxfev, PyObject *epsfcn, int n,
              int with_callback)
 {
@@ -259,7 +267,7 @@ check_points(PyObject *x, int ndim, npy_intp least)
 }
 
 /* m must be a count MINPACK can take for n variables (the Python layer checked it). */
-static int
+int
 check_sizes(long m, int n)
 {
     if (m < n || (n > 0 && m > INT_MAX / n)) {
@@ -517,8 +525,8 @@ failed:
 /* ---- fit_batch: many problems of compiled callbacks ------------------------------------------ */
 
 /* One output array of a batch: a writeable C-contiguous array of type and size, or -1. */
-static void *
-batch_output(PyObject *outputs, const char *name, int type, npy_intp size)
+void *
+batch_output(PyObject *outputs, const char *name, int type, Py_ssize_t size)
 {
     PyObject *array = PyObject_GetAttrString(outputs, name);
     if (array == NULL) {

@@ -44,9 +44,25 @@ int workspace_init(Workspace *w, int m, int n, double *fvec, double *fjac, int *
                    double *qtf);
 void workspace_free(Workspace *w);
 
+/* Call lmdif (with_jacobian NULL) or lmder with these fcns from x, which receives the
+ * solution; fvec already holds func(x0) when x0_in_fvec, else it is zero-filled first. */
+void engine_call_minpack(lmdif_fcn residuals, lmder_fcn with_jacobian, int x0_in_fvec,
+                         const Options *options, double *x, Workspace *w, Counts *out);
+
 /* Run lmdif (ev without a Jacobian) or lmder from x, which receives the solution.  ev's
  * guard must use w->base_point.  Touches Python only through ev's Python callbacks. */
 void engine_run(Evaluation *ev, const Options *options, double *x, Workspace *w, Counts *out);
+
+/* Shared by the engine's Python functions (engine.c, vectorized.c). */
+/* Fill options from minpack._inputs.Settings, the resolved maxfev and epsfcn, and whether
+ * an iteration callback is given; 0, or -1 with an error set. */
+int read_options(Options *options, PyObject *settings, PyObject *maxfev, PyObject *epsfcn, int n,
+                 int with_callback);
+/* m must be a count MINPACK can take for n variables; 0, or -1 with ValueError. */
+int check_sizes(long m, int n);
+/* The data of outputs.<name>, a writeable C-contiguous array of type and size; NULL with
+ * TypeError otherwise. */
+void *batch_output(PyObject *outputs, const char *name, int type, Py_ssize_t size);
 
 /* After engine_run: make w->ipvt 0-based, and when info reports a solution (1 to 4) and R
  * is not singular, write inv(J.T J) to cov (n x n) and return 1; else return 0. */

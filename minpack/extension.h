@@ -16,6 +16,9 @@ PyObject *engine_fit_batch(PyObject *module, PyObject *const *args, Py_ssize_t n
 PyObject *engine_central_differences(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *engine_jacobian_of(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 int engine_module_init(PyObject *module);
+/* vectorized.c */
+PyObject *vectorized_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *vectorized_coroutines(PyObject *module, PyObject *unused);
 /* compiled.c */
 PyObject *compiled_read(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 int compiled_module_init(void);

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import operator
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +28,15 @@ from minpack._inputs import (
 )
 from minpack._memory import check_allocation
 from minpack._messages import SUCCESS, message
-from minpack._minpack import CompiledCallback, all_finite, fit_batch
+from minpack._minpack import CompiledCallback, all_finite, coroutines_available, fit_batch
 from minpack._progress import progress_bar
+from minpack._vectorized import (
+    fit_vectorized_batch,
+    one_problem,
+    probe_residual_count,
+    refuse_compiled,
+)
+from minpack._workers import run_chunks
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intc]
@@ -40,8 +46,6 @@ IntArray = NDArray[np.intc]
 _CHUNK = 1024
 # The engine's full_output that keeps fnorm and cov_x only: what a batch returns.
 _COUNTS_AND_COV = 2
-# How often the main thread wakes up while it waits for the workers (to see Ctrl-C).
-_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -166,52 +170,16 @@ def _fit_compiled(
     """
     count, n = x.shape
     outputs = _Outputs(count, n)
-    stop_flag = np.zeros(1, dtype=np.intc)
     epsfcn = FLOAT64_EPS if settings.epsfcn is None else settings.epsfcn
     if rows is not None and count == 0:
         rows = None
-    chunks = iter(range(0, count, _CHUNK))
-    lock = threading.Lock()
-    failures: list[BaseException] = []
 
-    finished = [threading.Event() for _ in range(_thread_count(workers, count))]
+    def fit_range(start: int, stop: int, stop_flag: IntArray) -> int:
+        return fit_batch(
+            func, jac, x, rows, settings, maxfev, epsfcn, m, start, stop, outputs, stop_flag
+        )
 
-    def work(advance: Callable[[int], None], done_event: threading.Event) -> None:
-        try:
-            while not stop_flag[0]:
-                with lock:
-                    start = next(chunks, None)
-                if start is None:
-                    return
-                stop = min(start + _CHUNK, count)
-                done = fit_batch(
-                    func, jac, x, rows, settings, maxfev, epsfcn, m, start, stop, outputs,
-                    stop_flag,
-                )  # fmt: skip
-                advance(done)
-        except BaseException as exc:  # noqa: BLE001 - handed to the main thread below
-            stop_flag[0] = 1
-            failures.append(exc)
-        finally:
-            done_event.set()
-
-    with progress_bar(progress, count) as advance:
-        for done_event in finished:
-            threading.Thread(target=work, args=(advance, done_event), daemon=True).start()
-        try:
-            for done_event in finished:
-                while not done_event.wait(_POLL_SECONDS):  # wakes up for Ctrl-C
-                    pass
-        except BaseException:
-            # Ctrl-C: every worker stops before its next problem.  Wait on the events, not
-            # Thread.join: an interrupted join may mark a running thread as finished, and
-            # the workers still use x, data and the outputs.
-            stop_flag[0] = 1
-            for done_event in finished:
-                done_event.wait()
-            raise
-    if failures:
-        raise failures[0]
+    run_chunks(count, _CHUNK, _thread_count(workers, count), progress, fit_range)
     return outputs
 
 
@@ -256,6 +224,41 @@ def _fit_python(
     return outputs
 
 
+def _fit_vectorized(
+    func: Callable[..., Any],
+    x: FloatArray,
+    data: Any,
+    args: tuple[Any, ...],
+    Dfun: Callable[..., Any] | None,  # noqa: N803 - SciPy's name
+    settings: Settings,
+    maxfev: int,
+    m: int | None,
+    workers: int,
+    progress: bool,
+) -> _Outputs:
+    """Fit every problem with a vectorized func (see `leastsq_batch`'s ``vectorized``)."""
+    refuse_compiled(compiled_or_callable(func, "func", None), "func")
+    if Dfun is not None:
+        refuse_compiled(compiled_or_callable(Dfun, "Dfun", None), "Dfun")
+    count, n = x.shape
+    check_allocation(_Outputs.bytes(count, n), f"the results of {count} fits in n={n} variables")
+    if data is not None:
+        data = np.asarray(data)  # D is data[indices]
+    outputs = _Outputs(count, n)
+    if count == 0:
+        return outputs
+    m = probe_residual_count(func, x, data, args, m)
+    if not coroutines_available():  # the same results, one problem at a time
+        with_data = data is not None
+        single_jac = None if Dfun is None else one_problem(Dfun, with_data)
+        return _fit_python(
+            one_problem(func, with_data), x, data, args, single_jac, settings, maxfev, m,
+            progress, None,
+        )  # fmt: skip
+    fit_vectorized_batch(func, Dfun, x, data, args, settings, maxfev, m, workers, progress, outputs)
+    return outputs
+
+
 def leastsq_batch(
     func: Callable[..., Any],
     x0: Any,
@@ -274,6 +277,7 @@ def leastsq_batch(
     workers: int | None = None,
     progress: bool = False,
     m: int | None = None,
+    vectorized: bool = False,
 ) -> BatchResult:
     """Fit one model to K data sets: K independent `leastsq` fits in one call.
 
@@ -294,12 +298,25 @@ def leastsq_batch(
         As for `leastsq`, shared by all problems.
     workers : int, optional
         Threads that fit compiled callbacks in parallel, without the GIL (default:
-        the number of CPUs).  Python callbacks run one problem at a time.
+        the number of CPUs).  Python callbacks run one problem at a time, except with
+        `vectorized`, where each thread takes its own problems and their NumPy calls run
+        in parallel where NumPy releases the GIL.
     progress : bool, optional
         Show a progress bar: tqdm's when it is installed, else a short status on stderr,
         written as the batch starts and at each tenth of it (at most 11 lines).
     m : int, optional
         The number of residuals; required with a compiled ``func``.
+    vectorized : bool, optional
+        ``func`` evaluates many problems in one call: ``func(X, D, *args)`` gets the
+        points ``X`` (k, n) of the k problems that MINPACK asks about in a round, and
+        ``D = data[indices]``, their k rows of `data` (left out without `data`), and
+        returns their residuals (k, m).  A vectorized ``Dfun(X, D, *args)`` returns
+        (k, m, n), or (k, n, m) with `col_deriv`.  Each problem is still its own
+        MINPACK run on a coroutine stack of its own: its result equals `leastsq` with
+        ``lambda p: func(p[None], data[k:k+1])[0]`` bit for bit whenever ``func``
+        computes each row as it would alone (elementwise NumPy does).  ``func`` is
+        first called once with k = 1, at problem 0's start, to learn m (not counted in
+        ``nfev``).  Compiled callbacks are refused (`TypeError`).
 
     Returns
     -------
@@ -311,7 +328,8 @@ def leastsq_batch(
     ------
     Exception
         What ``func`` or ``Dfun`` raised for some problem, with a note naming the
-        problem (Python 3.11+); the other problems are not fitted.  Ctrl-C stops a
+        problem (with `vectorized`, the problems of the round); the other problems are
+        not fitted.  Ctrl-C stops a
         batch within a fraction of a second with ``KeyboardInterrupt``.
     """
     if not isinstance(args, tuple):
@@ -323,6 +341,9 @@ def leastsq_batch(
     workers = _worker_count(workers)
 
     maxfev = maxfev_for(settings, n, Dfun is not None)
+    if vectorized:
+        outputs = _fit_vectorized(func, x, data, args, Dfun, settings, maxfev, m, workers, progress)
+        return _result(x, outputs, Dfun is not None, settings, maxfev)
     compiled_func = compiled_or_callable(func, "func", None)
     compiled_jac = None if Dfun is None else compiled_or_callable(Dfun, "Dfun", None)
     results = _Outputs.bytes(count, n)
@@ -350,15 +371,21 @@ def leastsq_batch(
         rows = _data_rows(data, count) if mixed else None
         outputs = _fit_python(func, x, data, args, Dfun, settings, maxfev, m, progress, rows)
 
-    success = _succeeded(outputs.ier)
+    return _result(x, outputs, Dfun is not None, settings, maxfev)
+
+
+def _result(
+    x: FloatArray, outputs: _Outputs, with_dfun: bool, settings: Settings, maxfev: int
+) -> BatchResult:
+    """Return the BatchResult of the fitted points and their outputs."""
     return BatchResult(
         x=x,
         ier=outputs.ier,
         nfev=outputs.nfev,
-        njev=None if Dfun is None else outputs.njev,
+        njev=outputs.njev if with_dfun else None,
         fnorm=outputs.fnorm,
         cov_x=outputs.cov_x,
-        success=success,
+        success=_succeeded(outputs.ier),
         settings=settings,
         maxfev=maxfev,
     )

@@ -95,3 +95,42 @@ def first_residuals(first: Any) -> tuple[FloatArray, bool, float]:
         return first, False, _FLOAT64_EPS  # the usual case: the engine takes any strides
     values = residual_vector(first, "func")
     return values, np.ndim(first) == 0, float(np.finfo(epsfcn_dtype(first)).eps)
+
+
+def _round_shape(jacobian: bool, col_deriv: bool) -> str:
+    """Name the shape a vectorized func (or Dfun) returns, for error messages."""
+    if not jacobian:
+        return "(k, m)"
+    return "(k, n, m) with col_deriv=True" if col_deriv else "(k, m, n)"
+
+
+def residual_width(value: object) -> int:
+    """Return m from a vectorized func's answer for one point, shape (1, m), or raise."""
+    array = as_real_array(value, "vectorized func")
+    if array.ndim != 2 or array.shape[0] != 1:
+        raise TypeError(
+            "vectorized func must return an array of shape (k, m) for the k points of a "
+            f"round; for k = 1 it returned shape {array.shape}"
+        )
+    return int(array.shape[1])
+
+
+def check_round(
+    value: object, rows: int, m: int, n: int, jacobian: bool, col_deriv: bool
+) -> FloatArray:
+    """Return a vectorized func's or Dfun's answer for a round of ``rows`` points, or raise.
+
+    ``func(X, D, *args)`` returns (rows, m) residuals; ``Dfun`` returns (rows, m, n), or
+    (rows, n, m) with ``col_deriv``.  The result is a C-contiguous float64 copy of it.
+    """
+    name = "vectorized Dfun" if jacobian else "vectorized func"
+    expected: tuple[int, ...] = (rows, m)
+    if jacobian:
+        expected = (rows, n, m) if col_deriv else (rows, m, n)
+    array = as_real_array(value, name)
+    if array.shape != expected:
+        raise TypeError(
+            f"{name} must return an array of shape {_round_shape(jacobian, col_deriv)} = "
+            f"{expected} for the k = {rows} points of a round, not shape {array.shape}"
+        )
+    return np.ascontiguousarray(array, dtype=np.float64)

@@ -101,6 +101,25 @@ def read_compiled(
     void_pointer_type: type,
     /,
 ) -> CompiledCallback | None: ...
+def fit_vectorized(
+    func: Callable[..., Any],
+    jac: Callable[..., Any] | None,
+    x: _F,
+    data: object,
+    args: tuple[Any, ...],
+    m: int,
+    settings: tuple[Any, ...],
+    maxfev: int,
+    epsfcn: float,
+    start: int,
+    stop: int,
+    outputs: object,
+    stop_flag: _I,
+    round: list[Any],
+    width: int,
+    /,
+) -> int: ...
+def coroutines_available() -> bool: ...
 def central_differences(func: CompiledCallback, x: _F, h: _F, m: int, /) -> _F: ...
 def jacobian_of(jac: CompiledCallback, x: _F, m: int, /) -> _F: ...
 def all_finite(x: _F, /) -> bool: ...
