@@ -17,7 +17,9 @@
 
 #include <stddef.h>
 
-#if defined(__x86_64__) && defined(__linux__)
+/* MINPACK_COROUTINE_UCONTEXT: ucontext's switch even where the assembly one runs (for the
+ * tests and the benchmark of the two). */
+#if defined(__x86_64__) && defined(__linux__) && !defined(MINPACK_COROUTINE_UCONTEXT)
 #define COROUTINE_ASSEMBLY 1
 #define COROUTINES_AVAILABLE 1
 #elif defined(__unix__) || defined(__APPLE__)

@@ -135,6 +135,11 @@ problem_body(void *argument)
     guard_reset(&slot->guard);
     engine_call_minpack(vectorized_lmdif_fcn, slot->with_jacobian ? vectorized_lmder_fcn : NULL,
                         0, slot->options, slot->x, &slot->w, &slot->counts);
+    if (slot->counts.info == 0 && slot->counts.nfev == 0 && !slot->stop) {
+        /* Improper input: MINPACK evaluated nothing, but leastsq's fvec (hence fnorm) is
+         * func(x0), from the call that leastsq makes before MINPACK starts. */
+        wait_for(slot, RESIDUALS, slot->x, slot->w.fvec);
+    }
     if (slot->guard.verdict != 0) {
         slot->counts.info = slot->guard.verdict;
     }

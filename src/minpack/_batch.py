@@ -238,8 +238,7 @@ def _fit_vectorized(
 ) -> _Outputs:
     """Fit every problem with a vectorized func (see `leastsq_batch`'s ``vectorized``)."""
     refuse_compiled(compiled_or_callable(func, "func", None), "func")
-    if Dfun is not None:
-        refuse_compiled(compiled_or_callable(Dfun, "Dfun", None), "Dfun")
+    refuse_compiled(None if Dfun is None else compiled_or_callable(Dfun, "Dfun", None), "Dfun")
     count, n = x.shape
     check_allocation(_Outputs.bytes(count, n), f"the results of {count} fits in n={n} variables")
     if data is not None:

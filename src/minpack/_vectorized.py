@@ -61,11 +61,6 @@ def one_problem(function: Callable[..., Any], with_data: bool) -> Callable[..., 
     return single
 
 
-def _data_args(data: Any, rows: slice | None = None) -> tuple[Any, ...]:
-    """Return the D argument of a call (none without data)."""
-    return () if data is None else (data[rows],)
-
-
 def probe_residual_count(
     func: Callable[..., Any], x: FloatArray, data: Any, args: tuple[Any, ...], m: int | None
 ) -> int:
@@ -75,7 +70,9 @@ def probe_residual_count(
     ``nfev``.
     """
     try:
-        first = func(x[:1].copy(), *_data_args(data, slice(0, 1)), *args)
+        # Copies, as in every round: D is data[indices], never a view of the caller's data.
+        first_rows = () if data is None else (data[[0]],)
+        first = func(x[:1].copy(), *first_rows, *args)
     except Exception as exc:
         exc.add_note("raised while leastsq_batch called func at problem 0's x0 (to find m)")
         raise

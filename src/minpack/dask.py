@@ -73,6 +73,7 @@ from minpack._inputs import (
     residual_count,
 )
 from minpack._messages import message
+from minpack._vectorized import refuse_compiled
 
 __all__ = ["DaskBatchResult", "leastsq_batch"]
 
@@ -438,6 +439,7 @@ def leastsq_batch(
     *,
     workers: int | None = 1,
     m: int | None = None,
+    vectorized: bool = False,
 ) -> DaskBatchResult:
     """Fit one model to K data sets held in Dask arrays; return lazy Dask arrays.
 
@@ -468,6 +470,9 @@ def leastsq_batch(
         runs tasks in parallel; None: one per CPU of the worker).
     m : int, optional
         The number of residuals; required with a compiled ``func``.
+    vectorized : bool, optional
+        As for ``minpack.leastsq_batch``: ``func(X, D, *args)`` (and ``Dfun``) evaluate
+        the problems of a round at once, within each task's chunk.
 
     Returns
     -------
@@ -506,7 +511,10 @@ def leastsq_batch(
     _worker_count(workers)  # the TypeError for a bad count, now
     compiled_func = compiled_or_callable(func, "func", None)
     compiled_jac = None if Dfun is None else compiled_or_callable(Dfun, "Dfun", None)
-    if all_compiled(compiled_func, compiled_jac):
+    if vectorized:
+        refuse_compiled(compiled_func, "func")
+        refuse_compiled(compiled_jac, "Dfun")
+    elif all_compiled(compiled_func, compiled_jac):
         check_sizes(n, residual_count(m))
         check_no_args(args)
 
@@ -531,6 +539,7 @@ def leastsq_batch(
     options = {
         "col_deriv": col_deriv, "ftol": ftol, "xtol": xtol, "gtol": gtol, "maxfev": maxfev,
         "epsfcn": epsfcn, "factor": factor, "diag": diag, "workers": workers, "m": m,
+        "vectorized": vectorized,
     }  # fmt: skip
     fit = _FitChunk(func, Dfun, args, options)
     if _scheduler_pickles():

@@ -158,13 +158,21 @@ class Library:
         return self.cdll.counted_calls_without_user_data()
 
 
-def build_shared_library(tmp_path_factory, sources, name):
-    """Compile ``sources`` with $CC (or cc) into ``name``; skip when there is no compiler."""
+def compiler_or_skip():
+    """$CC (or cc) as a command, or skip the test when there is no such compiler."""
     import pytest
 
     compiler = shlex.split(os.environ.get("CC", "cc"))
     if not compiler or shutil.which(compiler[0]) is None:
-        pytest.skip(f"no C compiler ({' '.join(compiler)!r}) to build the test callbacks")
+        pytest.skip(f"no C compiler ({' '.join(compiler)!r}) to build the test programs")
+    return compiler
+
+
+def build_shared_library(tmp_path_factory, sources, name):
+    """Compile ``sources`` with $CC (or cc) into ``name``; skip when there is no compiler."""
+    import pytest
+
+    compiler = compiler_or_skip()
     path = tmp_path_factory.mktemp("compiled") / name
     # -ffp-contract=off: the callbacks must compute exactly what their Python twins do.
     command = [*compiler, "-O2", "-ffp-contract=off", "-shared", "-fPIC", *map(str, sources)]
