@@ -12,14 +12,24 @@ Contenders, run alternately (the order reversed every other round) after a warm-
   residual, with 2 threads (the problems split in two halves) and with 1;
 * ``minpack.leastsq_batch`` with that C residual (a ctypes function pointer) and
   ``workers=2`` and ``workers=1``;
-* on the first K/50 problems: ``minpack.leastsq_batch`` with a NumPy residual, and
-  Python loops of ``minpack.leastsq`` and of ``scipy.optimize.leastsq`` (for reference).
+* ``minpack.leastsq_batch(..., vectorized=True)`` with a NumPy residual of all the
+  problems of a round, ``workers=1`` and ``workers=2``, without and with a vectorized
+  NumPy Jacobian (``Dfun``), on all K problems;
+* on the first K/50 problems: ``minpack.leastsq_batch`` with a per-problem NumPy residual,
+  and Python loops of ``minpack.leastsq`` (without and with a NumPy ``Dfun``) and of
+  ``scipy.optimize.leastsq`` (for reference).  A loop's fits per second do not depend on
+  K (each fit is on its own), so the ratios compare rates.
 
 It prints the median fits per second of each, and medians of per-round ratios of fits
 per second.  Before timing it checks that the C loop and leastsq_batch return the same
 x, ier and nfev, bit for bit, on the first 100 problems (the same MINPACK on the same
-inputs), and likewise leastsq_batch with the NumPy residual against the loop of
-minpack.leastsq; a difference is printed and makes the exit status 1.
+inputs), and likewise leastsq_batch with the NumPy residuals (per problem and vectorized)
+against the loops of minpack.leastsq; a difference is printed and makes the exit status 1.
+
+Then, in child processes, the peak memory of a vectorized batch beyond its inputs: the
+peak resident set (VmHWM, reset through /proc/self/clear_refs just before the call) for
+K and K/5 problems, less the result arrays.  What remains is the chunk's: coroutine
+stacks and MINPACK workspaces for 256 problems and one round's arrays, whatever K is.
 
 ``batch_residual.c`` is compiled at run time with ``cc`` (or ``--cc``) against
 ``libminpack.a`` (Debian's minpack-dev) into a temporary folder.
@@ -72,6 +82,11 @@ BATCH_PY = "leastsq_batch, NumPy residual"
 LOOP = "loop of minpack.leastsq"
 LOOP_FULL = "loop of minpack.leastsq, full_output"
 LOOP_SCIPY = "loop of scipy.optimize.leastsq, full_output"
+LOOP_DFUN = "loop of minpack.leastsq with Dfun, full_output"
+VECTOR_1 = "leastsq_batch, vectorized NumPy residual, workers=1"
+VECTOR_2 = "leastsq_batch, vectorized NumPy residual, workers=2"
+VECTOR_DFUN_1 = "leastsq_batch, vectorized residual and Dfun, workers=1"
+VECTOR_DFUN_2 = "leastsq_batch, vectorized residual and Dfun, workers=2"
 
 
 def problems(count: int, seed: int = 20261125) -> np.ndarray:
@@ -87,6 +102,23 @@ def problems(count: int, seed: int = 20261125) -> np.ndarray:
 def decay_row(p: np.ndarray, y: np.ndarray, t: np.ndarray) -> np.ndarray:
     """The NumPy twin of decay_residual: called as func(x, data[k], t)."""
     return p[0] * np.exp(-p[1] * t) + p[2] - y
+
+
+def decay_row_jacobian(p: np.ndarray, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """decay_row's Jacobian, (m, n)."""
+    e = np.exp(-p[1] * t)
+    return np.column_stack([e, -p[0] * t * e, np.ones_like(t)])
+
+
+def decay_rows(X: np.ndarray, Y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """decay_row of the k problems of a round: X (k, n), their y values Y (k, m)."""
+    return X[:, 0:1] * np.exp(-X[:, 1:2] * t) + X[:, 2:3] - Y
+
+
+def decay_rows_jacobian(X: np.ndarray, Y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """decay_row_jacobian of the k problems of a round, (k, m, n)."""
+    e = np.exp(-X[:, 1:2] * t)
+    return np.stack([e, -X[:, 0:1] * t * e, np.broadcast_to(1.0, e.shape)], axis=2)
 
 
 @dataclass
@@ -123,7 +155,9 @@ def batch(func: object, workers: int | None, **options: object) -> Callable[[np.
     return fit
 
 
-def python_loop(leastsq: Callable[..., tuple], full_output: bool) -> Callable[[np.ndarray], Fits]:
+def python_loop(
+    leastsq: Callable[..., tuple], full_output: bool, dfun: Callable[..., np.ndarray] | None = None
+) -> Callable[[np.ndarray], Fits]:
     """One leastsq call per problem, x and ier (and nfev with full_output) kept."""
 
     def fit(data: np.ndarray) -> Fits:
@@ -132,11 +166,12 @@ def python_loop(leastsq: Callable[..., tuple], full_output: bool) -> Callable[[n
         ier = np.empty(count, dtype=np.intc)
         nfev = np.zeros(count, dtype=np.intc)
         for k in range(count):
+            args = (data[k], T)
             if full_output:
-                x[k], _, info, _, ier[k] = leastsq(decay_row, P0, args=(data[k], T), full_output=1)
+                x[k], _, info, _, ier[k] = leastsq(decay_row, P0, args, dfun, full_output=1)
                 nfev[k] = info["nfev"]
             else:
-                x[k], ier[k] = leastsq(decay_row, P0, args=(data[k], T))
+                x[k], ier[k] = leastsq(decay_row, P0, args, dfun)
         return Fits(x, ier, nfev)
 
     return fit
@@ -228,14 +263,20 @@ def main(argv: list[str] | None = None) -> int:
         library = build_library(options.cc, libminpack, directory)
         residual = ctypes.cast(library.decay_residual, RESIDUAL)
         compiled = {"m": M}
+        vectorized_dfun = {"args": (T,), "Dfun": decay_rows_jacobian, "vectorized": True}
         contenders = [
             Contender(C_LOOP_2, c_loop(library, 2), k_compiled),
             Contender(C_LOOP_1, c_loop(library, 1), k_compiled),
             Contender(BATCH_2, batch(residual, 2, **compiled), k_compiled),
             Contender(BATCH_1, batch(residual, 1, **compiled), k_compiled),
+            Contender(VECTOR_1, batch(decay_rows, 1, args=(T,), vectorized=True), k_compiled),
+            Contender(VECTOR_2, batch(decay_rows, 2, args=(T,), vectorized=True), k_compiled),
+            Contender(VECTOR_DFUN_1, batch(decay_rows, 1, **vectorized_dfun), k_compiled),
+            Contender(VECTOR_DFUN_2, batch(decay_rows, 2, **vectorized_dfun), k_compiled),
             Contender(BATCH_PY, batch(decay_row, None, args=(T,)), k_python),
             Contender(LOOP, python_loop(minpack.leastsq, False), k_python),
             Contender(LOOP_FULL, python_loop(minpack.leastsq, True), k_python),
+            Contender(LOOP_DFUN, python_loop(minpack.leastsq, True, decay_row_jacobian), k_python),
             Contender(LOOP_SCIPY, python_loop(scipy.optimize.leastsq, True), k_python),
         ]
         by_name = {contender.name: contender for contender in contenders}
@@ -243,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
         run_rounds(contenders, data, options.rounds)
     report_table(contenders, by_name)
     equal &= report_targets(by_name)
+    report_memory(k_compiled)
     return 0 if equal else 1
 
 
@@ -258,6 +300,10 @@ def report_checks(
         (BATCH_2, C_LOOP_2, compiled),
         (BATCH_1, C_LOOP_2, compiled),
         (BATCH_PY, LOOP_FULL, python),
+        (VECTOR_1, LOOP_FULL, python),
+        (VECTOR_2, LOOP_FULL, python),
+        (VECTOR_DFUN_1, LOOP_DFUN, python),
+        (VECTOR_DFUN_2, LOOP_DFUN, python),
     ]
     equal = True
     for name, reference, rows in pairs:
@@ -288,6 +334,16 @@ def report_targets(by_name: dict[str, Contender]) -> bool:
         (BATCH_2, BATCH_1, 1.8),
         (BATCH_PY, LOOP, 1.0),
         (BATCH_PY, LOOP_FULL, None),
+        (VECTOR_1, LOOP, 5.0),
+        (VECTOR_2, LOOP, None),
+        (VECTOR_1, BATCH_1, 0.25),
+        (VECTOR_1, BATCH_2, None),
+        (VECTOR_2, BATCH_2, None),
+        (VECTOR_DFUN_1, LOOP_DFUN, None),
+        (VECTOR_DFUN_1, LOOP, None),
+        (VECTOR_DFUN_1, BATCH_1, None),
+        (VECTOR_DFUN_1, BATCH_2, None),
+        (VECTOR_DFUN_2, BATCH_2, None),
         (BATCH_1, C_LOOP_1, None),
         (C_LOOP_2, C_LOOP_1, None),
         (LOOP, LOOP_SCIPY, None),
@@ -315,6 +371,52 @@ def report_targets(by_name: dict[str, Contender]) -> bool:
         + ("OK" if difference is None else f"DIFFERENT, {difference}")
     )
     return difference is None
+
+
+MEMORY_CHILD = """
+import re, sys
+import numpy as np
+import minpack
+from bench_batch import P0, T, decay_rows, problems
+
+def vm(field):
+    text = open("/proc/self/status").read()
+    return int(re.search(field + r":\\s+(\\d+) kB", text).group(1)) * 1024
+
+count = int(sys.argv[1])
+data = problems(count)
+minpack.leastsq_batch(decay_rows, P0, data[:1000], args=(T,), vectorized=True, workers=1)
+with open("/proc/self/clear_refs", "w") as clear:
+    clear.write("5")  # VmHWM := the resident set now
+before = vm("VmHWM")
+result = minpack.leastsq_batch(decay_rows, P0, data, args=(T,), vectorized=True, workers=1)
+print(vm("VmHWM") - before, int(result.success.sum()))
+"""
+
+
+def report_memory(k_full: int) -> None:
+    """Peak memory of a vectorized batch beyond its inputs, for K/5 and K problems."""
+    if not os.path.exists("/proc/self/clear_refs"):
+        print("\npeak memory: not measured (needs Linux's /proc/self/clear_refs)")
+        return
+    import subprocess
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    results_per_problem = (
+        8 * (N + N * N + 1) + 3 * 4 + 1
+    )  # x, cov_x, fnorm; ier, nfev, njev; success
+    print("\npeak memory of a vectorized batch (workers=1) beyond its inputs, in a child process:")
+    for count in (max(1, k_full // 5), k_full):
+        done = subprocess.run(
+            [sys.executable, "-c", MEMORY_CHILD, str(count)], capture_output=True, text=True,
+            cwd=here, check=True,
+        )  # fmt: skip
+        peak, _ = (int(word) for word in done.stdout.split())
+        results = count * results_per_problem
+        print(
+            f"  K = {count:7d}: peak {peak / 2**20:6.1f} MiB = results {results / 2**20:5.1f} MiB"
+            f" + {(peak - results) / 2**20:5.1f} MiB for the chunk"
+        )
 
 
 if __name__ == "__main__":

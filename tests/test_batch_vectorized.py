@@ -253,6 +253,12 @@ def test_the_first_call_must_give_one_row_of_residuals():
         leastsq_batch(lambda X, D: vector_residuals(X, D)[0], X0, DATA, vectorized=True)
 
 
+def test_ragged_data_is_a_value_error_naming_data():
+    ragged = [DATA[0], DATA[1][:-1], DATA[2]]
+    with pytest.raises(ValueError, match="data must be an array with one row per problem"):
+        leastsq_batch(vector_residuals, X0, ragged, vectorized=True)
+
+
 def test_m_must_agree_with_func():
     with pytest.raises(ValueError, match="func returned 40 residuals for each problem, but m=41"):
         vectorized(m=41)

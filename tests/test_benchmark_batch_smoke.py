@@ -27,9 +27,14 @@ CONTENDERS = (
     "C loop over lmdif_, 1 thread",
     "leastsq_batch, C residual, workers=2",
     "leastsq_batch, C residual, workers=1",
+    "leastsq_batch, vectorized NumPy residual, workers=1",
+    "leastsq_batch, vectorized NumPy residual, workers=2",
+    "leastsq_batch, vectorized residual and Dfun, workers=1",
+    "leastsq_batch, vectorized residual and Dfun, workers=2",
     "leastsq_batch, NumPy residual",
     "loop of minpack.leastsq",
     "loop of minpack.leastsq, full_output",
+    "loop of minpack.leastsq with Dfun, full_output",
     "loop of scipy.optimize.leastsq, full_output",
 )
 
@@ -52,3 +57,24 @@ def test_batch_benchmark_runs_quick():
     assert "target >= 0.9" in result.stdout
     assert "target >= 1.8" in result.stdout
     assert "target >= 1.0" in result.stdout
+    assert "target >= 5.0" in result.stdout
+    assert "target >= 0.25" in result.stdout
+    # the peak memory of a vectorized batch, measured for two K
+    assert len(re.findall(r"^  K = +\d+: peak .* MiB for the chunk$", result.stdout, re.M)) == 2
+
+
+@pytest.mark.skipif(
+    not COMPILER or shutil.which(COMPILER[0]) is None, reason="no C compiler for the switch test"
+)
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.uname().machine != "x86_64",
+    reason="the assembly switch is x86_64 Linux's only",
+)
+def test_coroutine_switch_benchmark_runs():
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_coroutine_switch.py"), "--rounds", "1",
+         "--switches", "100000"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(re.findall(r" \d+\.\d ns +\d+\.\d x$", result.stdout, re.M)) == 3, result.stdout

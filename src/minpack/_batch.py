@@ -224,6 +224,17 @@ def _fit_python(
     return outputs
 
 
+def _data_array(data: object) -> Any:
+    """Return data as an array whose rows D = data[indices] a vectorized func receives."""
+    try:
+        return np.asarray(data)
+    except (TypeError, ValueError) as exc:  # e.g. rows of different lengths
+        raise ValueError(
+            "data must be an array with one row per problem when vectorized=True, "
+            f"not {type(data).__name__} that NumPy cannot make one array of: {exc}"
+        ) from exc
+
+
 def _fit_vectorized(
     func: Callable[..., Any],
     x: FloatArray,
@@ -242,7 +253,7 @@ def _fit_vectorized(
     count, n = x.shape
     check_allocation(_Outputs.bytes(count, n), f"the results of {count} fits in n={n} variables")
     if data is not None:
-        data = np.asarray(data)  # D is data[indices]
+        data = _data_array(data)
     outputs = _Outputs(count, n)
     if count == 0:
         return outputs
