@@ -41,5 +41,23 @@ def capi_address(name: str) -> int:
     -------
     int
         The function's address, for ctypes, cffi or numba.
+
+    Raises
+    ------
+    KeyError
+        For any other name.
+
+    Examples
+    --------
+    >>> import ctypes
+    >>> import minpack
+    >>> sorted(minpack.capi)
+    ['lmder', 'lmder_with_user_data', 'lmdif', 'lmdif_with_user_data']
+    >>> minpack.capi["lmdif"]  # doctest: +ELLIPSIS
+    <capsule object "void (void (*)(int *, int *, double *, double *, int *), int *, ...)" at 0x...>
+
+    The address as a ctypes function of netlib's ``lmdif`` (every argument by reference):
+
+    >>> lmdif = ctypes.CFUNCTYPE(None)(minpack.capi_address("lmdif"))
     """
     return capsule_parts(capi[name])[0]

@@ -338,6 +338,25 @@ def least_squares(
         For another method, bounds, a non-linear loss, ``jac_sparsity``, a sparse or
         LinearOperator Jacobian, m < n, tolerances below machine epsilon, non-finite
         residuals at x0, and the other errors of SciPy's ``least_squares``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from minpack import least_squares
+    >>> t = np.linspace(0.0, 4.0, 50)
+    >>> y = 2.5 * np.exp(-1.3 * t) + 0.5
+    >>> def fun(p):
+    ...     return p[0] * np.exp(-p[1] * t) + p[2] - y
+    >>> res = least_squares(fun, [1.0, 1.0, 0.0])
+    >>> res.x.round(6), res.status, res.success, res.nfev, res.njev
+    (array([2.5, 1.3, 0.5]), 3, True, 25, None)
+
+    Other methods are SciPy's:
+
+    >>> least_squares(fun, [1.0, 1.0, 0.0], method="trf")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: minpack.least_squares implements the Levenberg-Marquardt ... only, not method='trf'
     """
     if method != "lm":
         raise ValueError(f"{_LEVENBERG_MARQUARDT_ONLY}, not method={method!r}")

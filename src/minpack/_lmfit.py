@@ -97,10 +97,24 @@ def lmfit_leastsq(func: Callable[..., Any], x0: Any, *args: Any, **kwargs: Any) 
         What `minpack.leastsq` returns: ``(x, cov_x, infodict, mesg, ier)`` with
         ``full_output``, which lmfit always sets.
 
+    Raises
+    ------
+    Exception
+        What `minpack.leastsq` raises.
+
     See Also
     --------
     use_in_lmfit : Install this function in lmfit for a ``with`` block.
     minpack.leastsq : The function called.
+
+    Examples
+    --------
+    Any other ``func`` is `minpack.leastsq`'s:
+
+    >>> from minpack import lmfit_leastsq
+    >>> x, cov_x, infodict, mesg, ier = lmfit_leastsq(lambda p: p - 3.0, [0.0], full_output=True)
+    >>> x, ier, infodict["nfev"]
+    (array([3.]), 2, 5)
     """
     _undo_scipy_correction(func)
     return leastsq(func, x0, *args, **kwargs)

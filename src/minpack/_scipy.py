@@ -118,7 +118,26 @@ _INSTALLATION = _Installation()
 
 
 class ScipyOnMinpack:
-    """What `use_in_scipy` returns: active until `undo`, or the end of its ``with`` block."""
+    """What `use_in_scipy` returns: active until `undo`, or the end of its ``with`` block.
+
+    Attributes
+    ----------
+    active : bool
+        Whether this handle still keeps SciPy's clients on minpack.
+
+    Examples
+    --------
+    >>> import scipy.optimize
+    >>> import minpack
+    >>> handle = minpack.use_in_scipy()
+    >>> handle.active, scipy.optimize.curve_fit is minpack.curve_fit
+    (True, False)
+    >>> scipy.optimize.leastsq is minpack.leastsq
+    True
+    >>> handle.undo()
+    >>> handle.active, scipy.optimize.leastsq is minpack.leastsq
+    (False, False)
+    """
 
     def __init__(self) -> None:
         self._module = _scipy_optimize()

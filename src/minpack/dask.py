@@ -497,6 +497,23 @@ def leastsq_batch(
     (``dask.diagnostics.ProgressBar``, ``distributed.progress``) count the chunks.
     Errors from ``func`` are raised when the arrays are computed, by the task that met
     them.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> import numpy as np
+    >>> import minpack.dask
+    >>> t = np.linspace(0.0, 4.0, 50)
+    >>> def decay(p, y):
+    ...     return p[0] * np.exp(-p[1] * t) + p[2] - y
+    >>> noise = da.random.default_rng(0).normal(0.0, 0.02, (1000, 50), chunks=(250, 50))
+    >>> pixels = noise + (2.5 * np.exp(-1.3 * t) + 0.5)
+    >>> lazy = minpack.dask.leastsq_batch(decay, [1.0, 1.0, 0.0], data=pixels)
+    >>> lazy.x  # doctest: +ELLIPSIS
+    dask.array<getitem, shape=(1000, 3), dtype=float64, chunksize=(250, 3), ...>
+    >>> fits = lazy.compute(scheduler="threads")
+    >>> fits.success.all(), fits.x[:, 1].mean().round(2)
+    (np.True_, np.float64(1.3))
     """
     if not isinstance(args, tuple):
         args = (args,)
