@@ -13,7 +13,7 @@ sys.path.insert(0, str(HERE / "_ext"))  # the performance plots' helper
 
 project = "minpack"
 author = "the minpack developers"
-copyright = "2026, the minpack developers"  # noqa: A001 - Sphinx's name
+copyright = "2026, the minpack developers"
 release = minpack.__version__
 version = release
 
@@ -76,5 +76,10 @@ html_theme_options = {
     "navbar_align": "left",
 }
 html_context = {"default_mode": "light"}
+# Pages without sub-pages get the width of the left sidebar for their tables and code.
+html_sidebars = {
+    page: []
+    for page in ("index", "getting-started", "migrating", "performance", "api", "changelog")
+}
 
 os.environ.setdefault("MPLBACKEND", "Agg")

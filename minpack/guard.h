@@ -1,5 +1,5 @@
 /*
- * The rules for non-finite values (README, "Non-finite values"), applied around each
+ * The rules for non-finite values (docs/guide/robustness.md), applied around each
  * evaluation of every fit, single or batched, with Python or compiled callbacks:
  * NaN or infinity in the residuals at x0 stops the fit at once (ier NONFINITE_AT_X0);
  * in the Jacobian, whether Dfun's or lmdif's forward differences, it stops the fit at the

@@ -1,4 +1,4 @@
-"""Fuzz leastsq, leastsq_batch and curve_fit with hostile input (README, "Robustness").
+"""Fuzz leastsq, leastsq_batch and curve_fit with hostile input (docs/guide/robustness.md).
 
     .venv/bin/python tests/fuzz.py                          # CI's deterministic profile
     .venv/bin/python tests/fuzz.py --examples 10000 --random  # the long run

@@ -114,8 +114,8 @@ def numba_cfuncs():
     """The decay model as numba cfuncs: {(kind, signature): cfunc}.
 
     kind is "residual" or "jacobian"; signature is "reads-user-data" (6 arguments, the
-    data through user_data: the README's ``decay``) or "no-user-data" (5 arguments,
-    STATIC_DATA).  numba compiles math.exp to libm's exp.
+    data through user_data: the ``decay`` of docs/guide/compiled.md) or "no-user-data"
+    (5 arguments, STATIC_DATA).  numba compiles math.exp to libm's exp.
     """
     numba = pytest.importorskip("numba")
     from numba import carray, types
@@ -307,7 +307,7 @@ NO_USER_DATA = [
 def without_user_data(lib, request, form, role):
     """A func or Dfun of the signature with ``void *user_data``, in ``form``, given none.
 
-    The numba cfuncs are the README's ``decay`` (and its Jacobian): they read
+    The numba cfuncs are the docs' ``decay`` (docs/guide/compiled.md) (and its Jacobian): they read
     ``carray(user_data, ...)``, so a call with NULL would crash the test process.  The C
     functions are callbacks.c's counted ones, which count a call with NULL in
     ``calls_without_user_data`` (and then read the static data).

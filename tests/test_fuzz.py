@@ -1,9 +1,9 @@
 """The fuzz targets of tests/fuzz.py, each in a process of its own (CI's profile).
 
 The profile is deterministic (derandomized, EXAMPLES examples per target), so CI runs
-the same examples every time; the long run with new examples is one command, in the
-README.  A crash ends only the child: its exit status and the last example it logged
-say which input did it.
+the same examples every time; the long run with new examples is one command
+(docs/guide/robustness.md).  A crash ends only the child: its exit status and the last
+example it logged say which input did it.
 """
 
 import os

@@ -33,8 +33,8 @@ from scipy.optimize import least_squares as scipy_least_squares  # noqa: E402
 FIELDS = ("x", "cost", "fun", "jac", "grad", "optimality", "nfev", "njev", "status")
 
 # The fits where the Jacobian at an iterate holds NaN or infinity: minpack stops there
-# (status -10, leastsq's rule), Fortran MINPACK in SciPy 1.14 runs on.  The README lists
-# them; the test fails if another fit joins them or one leaves.
+# (status -10, leastsq's rule), Fortran MINPACK in SciPy 1.14 runs on.
+# docs/guide/curve-fit.md lists them; the test fails if another fit joins them or one leaves.
 NON_FINITE_JACOBIAN = {("MGH10", 1, "tolerances")}
 
 

@@ -212,7 +212,8 @@ def test_epsfcn_below_fortran_precision_agrees_to_solver_accuracy(epsfcn: float 
     on_scipy, on_minpack = on_both(fit)
     assert on_scipy.success and on_minpack.success
     values = {n: (on_scipy.params[n].value, on_minpack.params[n].value) for n in "abc"}
-    assert any(s != m for s, m in values.values())  # the difference README documents
+    # the difference docs/guide/other-clients.md documents
+    assert any(s != m for s, m in values.values())
     for name, (on_s, on_m) in values.items():
         # ftol = xtol = 1.5e-8 (lmfit's defaults) fix the values to about that relative
         # accuracy (observed: 2e-10 apart); 1e-7 leaves room, and is far below the stderr.
@@ -247,7 +248,8 @@ def test_dfun_both_layouts_gives_scipys_fit(
     (on_scipy, scipy_njev), (on_minpack, minpack_njev) = on_both(fit)
     assert_same_fit(on_scipy, on_minpack)
     assert on_minpack.success
-    # SciPy also calls Dfun once at x0 to check its shape (README: "calls of Dfun at x0").
+    # SciPy also calls Dfun once at x0 to check its shape (docs/migrating.md: "calls of
+    # Dfun at x0").
     assert minpack_njev == scipy_njev - 1
 
 
@@ -495,7 +497,7 @@ def test_nan_policy_propagate_reports_a_nan_start_as_a_failure() -> None:
 
     on_scipy, on_minpack = on_both(fit)
     # The residuals are NaN at x0.  SciPy's MINPACK reports ier 4, a success, there; minpack
-    # stops at once with ier 9 (README, "Non-finite values"): lmfit counts it a failure.
+    # stops at once with ier 9 (docs/guide/robustness.md): lmfit counts it a failure.
     assert on_scipy.ier == 4 and on_scipy.success
     assert on_minpack.ier == 9 and not on_minpack.success
     assert on_minpack.lmdif_message == "func returned NaN or infinity at x0: the fit did not start."
@@ -664,5 +666,5 @@ def test_conf_interval2d_runs_on_minpack_as_on_scipy(limits):
             )
     for ours, theirs in zip(grids["minpack"], grids["scipy"], strict=True):
         assert np.isfinite(ours).all()
-        # lmfit's epsfcn=1e-10: both engines take the same steps (README, lmfit).
+        # lmfit's epsfcn=1e-10: both engines take the same steps (docs/guide/other-clients.md).
         np.testing.assert_array_equal(ours, theirs)

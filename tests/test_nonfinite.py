@@ -1,4 +1,4 @@
-"""NaN and infinity: no fit reports success with them (README, "Non-finite values").
+"""NaN and infinity: no fit reports success with them (docs/guide/robustness.md).
 
 At x0 they stop the fit at once (ier 9); in a Jacobian, Dfun's or a forward
 difference's, they stop it at the current iterate (ier 10); at a trial point MINPACK

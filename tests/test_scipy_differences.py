@@ -1,7 +1,7 @@
-"""Each row of the README's "Differences from SciPy" table, measured on both sides.
+"""Each row of the "Every difference, measured" table of docs/migrating.md, measured on both sides.
 
 If a SciPy release changes one of these behaviours, the test says which row of
-the README to update.  Compared against SciPy >= 1.15 (the C translation).
+the table to update.  Compared against SciPy >= 1.15 (the C translation).
 """
 
 import numpy as np

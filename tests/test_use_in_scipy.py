@@ -183,7 +183,7 @@ def test_astropy_levmarlsqfitter_runs_on_minpack(fits_on_minpack):
     assert calls["minpack"][2] in (1, 2, 3, 4)
     np.testing.assert_allclose(
         fitted["minpack"].parameters, fitted["scipy"].parameters, rtol=1e-7
-    )  # the fits agree to the solver's accuracy (README: default epsfcn)
+    )  # the fits agree to the solver's accuracy (docs/migrating.md: default epsfcn)
     np.testing.assert_allclose(fitted["minpack"].parameters, [3.0, 1.3, 0.8], rtol=0.05)
 
 

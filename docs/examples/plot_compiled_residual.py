@@ -11,8 +11,8 @@ The same 20,000 fits of :math:`a\,e^{-b t} + c` to 50 points each, run by
 (c) a numba ``cfunc`` with MINPACK's C signature, which runs without the GIL on all cores
     and receives the address of its problem's data row as ``user_data``.
 
-All three return each problem's own ``leastsq`` result; (a) and (b) are identical bit for
-bit. Without numba the script skips (c).
+Each problem's result is what ``leastsq`` returns for it alone with the same residual, so
+(a) and (b) agree bit for bit. Without numba the script skips (c).
 """
 
 import time
@@ -70,20 +70,12 @@ speeds = {"(a) NumPy, per problem": K / seconds_a, "(b) NumPy, vectorized": K / 
 # time array ``t`` is a global, which numba freezes into the compiled code as a constant.
 
 try:
-    from numba import carray, cfunc, types
+    from numba import carray, cfunc
 except ImportError:
     print("numba is not installed: skipping the compiled residual (c)")
 else:
-    signature = types.void(
-        types.intc,
-        types.intc,
-        types.CPointer(types.double),
-        types.CPointer(types.double),
-        types.CPointer(types.intc),
-        types.voidptr,
-    )
-
-    @cfunc(signature)
+    # MINPACK's C signature with user_data, in numba's notation
+    @cfunc("void(intc, intc, CPointer(float64), CPointer(float64), CPointer(intc), voidptr)")
     def compiled(m, n, x, fvec, iflag, user_data):
         """Write (c) the m residuals at x into fvec; user_data is this problem's row."""
         y = carray(user_data, (m,), dtype=np.float64)
@@ -91,9 +83,8 @@ else:
             fvec[i] = x[0] * np.exp(-x[1] * t[i]) + x[2] - y[i]
 
     fits_c, seconds_c = best_of_3(lambda: minpack.leastsq_batch(compiled, x0, data=data, m=m))
-    # numba's exp (libm's) and NumPy's differ in the last bit, and MINPACK's default
-    # tolerances stop within ~1e-8 of the sum of squares, so x differs slightly: measure
-    # it against each parameter's standard error
+    # numba's scalar exp and NumPy's vectorised one differ in the last bit: the fits end
+    # a little apart, within MINPACK's tolerances. Measured in standard errors:
     s2 = fits_a.fnorm**2 / (m - 3)
     stderr = np.sqrt(np.diagonal(fits_a.cov_x, axis1=1, axis2=2) * s2[:, np.newaxis])
     shift = np.max(np.abs(fits_c.x - fits_a.x) / stderr)

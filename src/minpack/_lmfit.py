@@ -35,7 +35,7 @@ __all__ = ["lmfit_leastsq", "use_in_lmfit"]
 
 # lmfit's Minimizer.leastsq starts its count of residual calls at -2 ("correct for
 # 'pre-fit' initialization/checks"): SciPy's leastsq calls func at x0 three times, one
-# of them MINPACK's own first evaluation (README, "Differences from SciPy").  lmfit's
+# of them MINPACK's own first evaluation (docs/migrating.md).  lmfit's
 # iter_cb sees the two extra ones as iterations -1 and 0.
 _SCIPY_EXTRA_CALLS = 2
 

@@ -10,7 +10,7 @@ SUCCESS = frozenset({1, 2, 3, 4})
 # ier values that leastsq warns about when full_output is false, besides the
 # negative ones: a compiled func or Dfun stopped the fit by setting iflag < 0.
 # NONFINITE_AT_X0 and NONFINITE_JACOBIAN (9 and 10) are this package's own: the
-# non-finite rules stopped the fit (README, "Non-finite values").
+# non-finite rules stopped the fit (docs/guide/robustness.md).
 FAILURE = frozenset({5, 6, 7, 8, NONFINITE_AT_X0, NONFINITE_JACOBIAN})
 # MINPACK's info for improper input; leastsq raises TypeError for it.
 IMPROPER_INPUT = 0
