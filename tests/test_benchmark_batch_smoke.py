@@ -64,6 +64,10 @@ def test_batch_benchmark_runs_quick():
 
 
 @pytest.mark.skipif(
+    not (BENCHMARKS / "bench_coroutine_switch.py").exists(),
+    reason="needs the source tree's benchmarks/",
+)
+@pytest.mark.skipif(
     not COMPILER or shutil.which(COMPILER[0]) is None, reason="no C compiler for the switch test"
 )
 @pytest.mark.skipif(
