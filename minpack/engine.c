@@ -524,8 +524,9 @@ failed:
 
 /* ---- fit_batch: many problems of compiled callbacks ------------------------------------------ */
 
-/* One output array of a batch: a writeable C-contiguous array of type and size, or -1. */
-void *
+/* The data of outputs.<name>, a writeable C-contiguous array of type and size; NULL with
+ * TypeError otherwise. */
+static void *
 batch_output(PyObject *outputs, const char *name, int type, Py_ssize_t size)
 {
     PyObject *array = PyObject_GetAttrString(outputs, name);
@@ -546,6 +547,45 @@ batch_output(PyObject *outputs, const char *name, int type, Py_ssize_t size)
     }
     Py_DECREF(array); /* outputs keeps it alive */
     return data;
+}
+
+int
+batch_outputs_read(BatchOutputs *out, PyObject *outputs, Py_ssize_t count, int n)
+{
+    out->ier = batch_output(outputs, "ier", NPY_INT, count);
+    out->nfev = out->ier == NULL ? NULL : batch_output(outputs, "nfev", NPY_INT, count);
+    out->njev = out->nfev == NULL ? NULL : batch_output(outputs, "njev", NPY_INT, count);
+    out->fnorm = out->njev == NULL ? NULL : batch_output(outputs, "fnorm", NPY_DOUBLE, count);
+    out->cov_x = out->fnorm == NULL ? NULL
+                                    : batch_output(outputs, "cov_x", NPY_DOUBLE, count * n * n);
+    return out->cov_x == NULL ? -1 : 0;
+}
+
+void
+batch_outputs_write(const BatchOutputs *out, Py_ssize_t k, Workspace *w, const Counts *counts)
+{
+    int m = w->m, n = w->n;
+    out->ier[k] = counts->info;
+    out->nfev[k] = counts->nfev;
+    out->njev[k] = counts->njev;
+    out->fnorm[k] = enorm_(&m, w->fvec);
+    double *cov = out->cov_x + (size_t)k * n * n;
+    if (!engine_finish(w, counts->info, cov)) {
+        for (int i = 0; i < n * n; i++) {
+            cov[i] = NAN;
+        }
+    }
+}
+
+volatile int *
+batch_stop_flag(PyObject *stop_flag)
+{
+    if (!PyArray_Check(stop_flag) || PyArray_TYPE((PyArrayObject *)stop_flag) != NPY_INT ||
+        PyArray_SIZE((PyArrayObject *)stop_flag) != 1) {
+        PyErr_SetString(PyExc_TypeError, "stop_flag must be a one-element intc array");
+        return NULL;
+    }
+    return ARRAY_DATA(stop_flag);
 }
 
 /*
@@ -590,22 +630,12 @@ engine_fit_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (read_options(&options, settings, args[5], args[6], n, 0) < 0) {
         return NULL;
     }
-    int *infos = batch_output(outputs, "ier", NPY_INT, count);
-    int *nfevs = infos == NULL ? NULL : batch_output(outputs, "nfev", NPY_INT, count);
-    int *njevs = nfevs == NULL ? NULL : batch_output(outputs, "njev", NPY_INT, count);
-    double *fnorms = njevs == NULL ? NULL : batch_output(outputs, "fnorm", NPY_DOUBLE, count);
-    double *covs = fnorms == NULL ? NULL
-                                  : batch_output(outputs, "cov_x", NPY_DOUBLE, count * n * n);
-    if (covs == NULL) {
+    BatchOutputs results;
+    volatile int *stopping = NULL;
+    if (batch_outputs_read(&results, outputs, count, n) < 0 ||
+        (stopping = batch_stop_flag(args[11])) == NULL) {
         return NULL;
     }
-    PyObject *stop_flag = args[11];
-    if (!PyArray_Check(stop_flag) || PyArray_TYPE((PyArrayObject *)stop_flag) != NPY_INT ||
-        PyArray_SIZE((PyArrayObject *)stop_flag) != 1) {
-        PyErr_SetString(PyExc_TypeError, "stop_flag must be a one-element intc array");
-        return NULL;
-    }
-    volatile int *stopping = ARRAY_DATA(stop_flag);
 
     Workspace w;
     if (workspace_init(&w, (int)m, n, NULL, NULL, NULL, NULL) < 0) {
@@ -623,7 +653,6 @@ engine_fit_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     double *points = ARRAY_DATA(x);
     const char *row_bytes = rows == Py_None ? NULL : ARRAY_DATA(rows);
     npy_intp row_stride = rows == Py_None ? 0 : PyArray_STRIDE((PyArrayObject *)rows, 0);
-    int size = (int)m;
     Py_ssize_t k = start;
     Py_BEGIN_ALLOW_THREADS
     for (; k < stop && !*stopping; k++) {
@@ -634,16 +663,7 @@ engine_fit_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         Counts counts;
         engine_run(&ev, &options, points + (size_t)k * n, &w, &counts);
-        infos[k] = counts.info;
-        nfevs[k] = counts.nfev;
-        njevs[k] = counts.njev;
-        fnorms[k] = enorm_(&size, w.fvec);
-        double *cov = covs + (size_t)k * n * n;
-        if (!engine_finish(&w, counts.info, cov)) {
-            for (int i = 0; i < n * n; i++) {
-                cov[i] = NAN;
-            }
-        }
+        batch_outputs_write(&results, k, &w, &counts);
     }
     Py_END_ALLOW_THREADS
     workspace_free(&w);

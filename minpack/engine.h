@@ -60,9 +60,19 @@ int read_options(Options *options, PyObject *settings, PyObject *maxfev, PyObjec
                  int with_callback);
 /* m must be a count MINPACK can take for n variables; 0, or -1 with ValueError. */
 int check_sizes(long m, int n);
-/* The data of outputs.<name>, a writeable C-contiguous array of type and size; NULL with
- * TypeError otherwise. */
-void *batch_output(PyObject *outputs, const char *name, int type, Py_ssize_t size);
+/* A batch's per-problem results: the arrays of minpack._batch._Outputs. */
+typedef struct {
+    int *ier, *nfev, *njev;
+    double *fnorm, *cov_x;
+} BatchOutputs;
+/* Read outputs' arrays for count problems of n variables; 0, or -1 with TypeError. */
+int batch_outputs_read(BatchOutputs *out, PyObject *outputs, Py_ssize_t count, int n);
+/* After problem k's engine run in w: write its ier, nfev, njev, fnorm and cov_x (NaN where
+ * there is no estimate).  Touches no Python. */
+void batch_outputs_write(const BatchOutputs *out, Py_ssize_t k, Workspace *w,
+                         const Counts *counts);
+/* The flag of a batch's stop_flag, a one-element intc array; NULL with TypeError otherwise. */
+volatile int *batch_stop_flag(PyObject *stop_flag);
 
 /* After engine_run: make w->ipvt 0-based, and when info reports a solution (1 to 4) and R
  * is not singular, write inv(J.T J) to cov (n x n) and return 1; else return 0. */

@@ -140,14 +140,14 @@ stop_with_error(Evaluation *ev, int *iflag)
 
 /* ---- Python callbacks -------------------------------------------------------------------- */
 
-/* The Python layer's checkers, for results that are not already float64 arrays of the
- * right shape: looked up in minpack._callback once, when first needed. */
-enum { CHECK_RESIDUALS, CHECK_JACOBIAN, CHECKERS };
-static const char *const checker_names[CHECKERS] = {"check_residuals", "check_jacobian"};
+/* The Python layer's checkers (evaluation.h): looked up in minpack._callback once, when
+ * first needed. */
+static const char *const checker_names[CHECKERS] = {"check_residuals", "check_jacobian",
+                                                    "check_round"};
 static _Atomic(PyObject *) checkers[CHECKERS];
 
-static PyObject *
-checker(int which)
+PyObject *
+python_checker(int which)
 {
     PyObject *found = atomic_load(&checkers[which]);
     if (found != NULL) {
@@ -227,7 +227,7 @@ store_residuals(PyObject *value, double *fvec, npy_intp m, int *finite)
 {
     PyObject *checked = NULL;
     if (!(is_float64_vector(value) && PyArray_DIM((PyArrayObject *)value, 0) == m)) {
-        PyObject *check = checker(CHECK_RESIDUALS);
+        PyObject *check = python_checker(CHECK_RESIDUALS);
         checked = check == NULL ? NULL : PyObject_CallFunction(check, "On", value, m);
         if (checked == NULL) {
             return -1;
@@ -265,7 +265,7 @@ store_jacobian(Evaluation *ev, PyObject *value, double *fjac, npy_intp m, npy_in
           (PyArray_IS_C_CONTIGUOUS((PyArrayObject *)value) ||
            PyArray_IS_F_CONTIGUOUS((PyArrayObject *)value)))) {
         /* The checker returns a C-contiguous float64 array of the right shape. */
-        PyObject *check = checker(CHECK_JACOBIAN);
+        PyObject *check = python_checker(CHECK_JACOBIAN);
         checked = check == NULL ? NULL
                                 : PyObject_CallFunction(check, "Onni", value, m, n, ev->col_deriv);
         if (checked == NULL) {

@@ -75,6 +75,13 @@ void evaluation_leave(Evaluation *ev);
 /* Set the exception ev captured (leaving ev without it); returns NULL for convenience. */
 PyObject *evaluation_raise(Evaluation *ev);
 
+/* The Python layer's checkers (minpack._callback) of what callbacks return, for results
+ * that are not already float64 arrays of the right shape: check_residuals,
+ * check_jacobian, and check_round for vectorized batches (vectorized.c).  A borrowed
+ * reference, kept for the life of the process, or NULL with an error set. */
+enum { CHECK_RESIDUALS, CHECK_JACOBIAN, CHECK_ROUND, CHECKERS };
+PyObject *python_checker(int which);
+
 void evaluation_lmdif_fcn(const int *m, const int *n, const double *x, double *fvec,
                           int *iflag);
 void evaluation_lmder_fcn(const int *m, const int *n, const double *x, double *fvec,

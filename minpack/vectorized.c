@@ -53,12 +53,6 @@ typedef struct {
     int done;
 } Slot;
 
-/* Where the finished problems' results go (the arrays of minpack._batch._Outputs). */
-typedef struct {
-    int *ier, *nfev, *njev;
-    double *fnorm, *cov_x;
-} Results;
-
 typedef struct {
     Slot *slots;
     Py_ssize_t width;
@@ -66,7 +60,7 @@ typedef struct {
     double *x;            /* the batch's (K, n) points */
     int m, n;
     int stopping; /* no new problems, and the results of the stopped ones are dropped */
-    Results results;
+    BatchOutputs results;
 } Chunk;
 
 /* The slot whose coroutine runs in this thread (set by the driver at each resume). */
@@ -84,8 +78,11 @@ wait_for(Slot *slot, int asked, double *point, double *out)
     return slot->stop ? -1 : 0;
 }
 
+/* MINPACK's request of the slot's problem, answered by the driver's next round: the
+ * Jacobian into fjac when lmder asks for it (fjac given, iflag 2), else residuals into fvec
+ * (lmdif's iflag 2 asks for residuals too, at a point of its forward differences). */
 static void
-vectorized_lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *iflag)
+serve(const int *m, const int *n, const double *x, double *fvec, double *fjac, int *iflag)
 {
     Slot *slot = current;
     if (*iflag == 0) {
@@ -96,34 +93,28 @@ vectorized_lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, 
     if (!guard_before(&slot->guard, iflag, *m, *n, point, fvec)) {
         return;
     }
-    if (wait_for(slot, RESIDUALS, point, fvec) < 0) {
+    int jacobian = fjac != NULL && asked == 2;
+    double *out = jacobian ? fjac : fvec;
+    if (wait_for(slot, jacobian ? JACOBIAN : RESIDUALS, point, out) < 0) {
         *iflag = STOP_FIT;
         return;
     }
-    guard_after(&slot->guard, asked, iflag, *n, point, fvec, (size_t)*m, VALUES_UNCHECKED);
+    size_t count = jacobian ? (size_t)*m * (size_t)*n : (size_t)*m;
+    guard_after(&slot->guard, asked, iflag, *n, point, out, count, VALUES_UNCHECKED);
+}
+
+static void
+vectorized_lmdif_fcn(const int *m, const int *n, const double *x, double *fvec, int *iflag)
+{
+    serve(m, n, x, fvec, NULL, iflag);
 }
 
 static void
 vectorized_lmder_fcn(const int *m, const int *n, const double *x, double *fvec, double *fjac,
                      const int *ldfjac, int *iflag)
 {
-    Slot *slot = current;
     (void)ldfjac; /* the workspace's: m */
-    if (*iflag == 0) {
-        return;
-    }
-    int asked = *iflag;
-    double *point = (double *)x;
-    if (!guard_before(&slot->guard, iflag, *m, *n, point, fvec)) {
-        return;
-    }
-    double *out = asked == 2 ? fjac : fvec;
-    if (wait_for(slot, asked == 2 ? JACOBIAN : RESIDUALS, point, out) < 0) {
-        *iflag = STOP_FIT;
-        return;
-    }
-    size_t count = asked == 2 ? (size_t)*m * (size_t)*n : (size_t)*m;
-    guard_after(&slot->guard, asked, iflag, *n, point, out, count, VALUES_UNCHECKED);
+    serve(m, n, x, fvec, fjac, iflag);
 }
 
 /* A coroutine's body: one problem's whole MINPACK run.  It never returns: a finished
@@ -146,24 +137,6 @@ problem_body(void *argument)
     slot->done = 1;
     for (;;) {
         coroutine_yield(&slot->co);
-    }
-}
-
-/* Write a finished problem's ier, nfev, njev, fnorm and cov_x as fit_batch does. */
-static void
-record(const Chunk *chunk, Slot *slot)
-{
-    Py_ssize_t k = slot->problem;
-    int m = chunk->m, n = chunk->n;
-    chunk->results.ier[k] = slot->counts.info;
-    chunk->results.nfev[k] = slot->counts.nfev;
-    chunk->results.njev[k] = slot->counts.njev;
-    chunk->results.fnorm[k] = enorm_(&m, slot->w.fvec);
-    double *cov = chunk->results.cov_x + (size_t)k * n * n;
-    if (!engine_finish(&slot->w, slot->counts.info, cov)) {
-        for (int j = 0; j < n * n; j++) {
-            cov[j] = NAN;
-        }
     }
 }
 
@@ -198,7 +171,7 @@ run_round(Chunk *chunk)
                 break;
             }
             if (!chunk->stopping) {
-                record(chunk, slot);
+                batch_outputs_write(&chunk->results, slot->problem, &slot->w, &slot->counts);
             }
             take_next(chunk, slot);
         }
@@ -224,19 +197,6 @@ free_slots(Slot *slots, Py_ssize_t count)
         workspace_free(&slots[i].w);
     }
     free(slots);
-}
-
-/* The Python layer's checker of a round's result, looked up in minpack._callback. */
-static PyObject *
-round_checker(void)
-{
-    PyObject *module = PyImport_ImportModule("minpack._callback");
-    if (module == NULL) {
-        return NULL;
-    }
-    PyObject *check = PyObject_GetAttrString(module, "check_round");
-    Py_DECREF(module);
-    return check;
 }
 
 /* function(X, D, *args) for the k points X, D being data[indices] (left out when data is
@@ -283,12 +243,11 @@ checked_answer(PyObject *value, int kind, Py_ssize_t rows, int m, int n, int col
     if (plain) {
         return value;
     }
-    PyObject *check = round_checker();
+    PyObject *check = python_checker(CHECK_ROUND);
     PyObject *checked =
         check == NULL ? NULL
                       : PyObject_CallFunction(check, "Onnnii", value, rows, (Py_ssize_t)m,
                                               (Py_ssize_t)n, kind == JACOBIAN, col_deriv);
-    Py_XDECREF(check);
     Py_DECREF(value);
     return checked;
 }
@@ -390,21 +349,6 @@ make_slots(Chunk *chunk, const Options *options, int with_jacobian)
     return 0;
 }
 
-/* Read outputs' arrays for K problems of n variables; 0, or -1 with TypeError. */
-static int
-read_results(Results *results, PyObject *outputs, Py_ssize_t total, int n)
-{
-    results->ier = batch_output(outputs, "ier", NPY_INT, total);
-    results->nfev = results->ier == NULL ? NULL : batch_output(outputs, "nfev", NPY_INT, total);
-    results->njev = results->nfev == NULL ? NULL : batch_output(outputs, "njev", NPY_INT, total);
-    results->fnorm =
-        results->njev == NULL ? NULL : batch_output(outputs, "fnorm", NPY_DOUBLE, total);
-    results->cov_x = results->fnorm == NULL
-                         ? NULL
-                         : batch_output(outputs, "cov_x", NPY_DOUBLE, total * n * n);
-    return results->cov_x == NULL ? -1 : 0;
-}
-
 PyObject *
 vectorized_coroutines(PyObject *module, PyObject *unused)
 {
@@ -433,8 +377,7 @@ vectorized_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *func = args[0], *jac = args[1], *x = args[2], *data = args[3], *extra = args[4];
-    PyObject *settings = args[6], *outputs = args[11], *stop_flag = args[12];
-    PyObject *round = args[13];
+    PyObject *settings = args[6], *outputs = args[11], *round = args[13];
     long m = PyLong_AsLong(args[5]);
     Py_ssize_t start = PyLong_AsSsize_t(args[9]), end = PyLong_AsSsize_t(args[10]);
     Py_ssize_t width = PyLong_AsSsize_t(args[14]);
@@ -443,8 +386,7 @@ vectorized_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     if (!PyCallable_Check(func) || (jac != Py_None && !PyCallable_Check(jac)) ||
         !PyTuple_Check(extra) || !PyList_Check(round) || !is_plain_float64(x, 2) ||
-        !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)x) || !PyArray_Check(stop_flag) ||
-        PyArray_TYPE((PyArrayObject *)stop_flag) != NPY_INT) {
+        !PyArray_IS_C_CONTIGUOUS((PyArrayObject *)x)) {
         PyErr_SetString(PyExc_TypeError, "fit_vectorized: arguments of the wrong kinds");
         return NULL;
     }
@@ -460,8 +402,10 @@ vectorized_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Options options;
     Chunk chunk = {.next = start, .end = end, .x = ARRAY_DATA(x), .m = (int)m, .n = n};
     int col_deriv = PyObject_IsTrue(PyTuple_GET_ITEM(settings, 7));
+    volatile int *stopping = NULL;
     if (col_deriv < 0 || read_options(&options, settings, args[7], args[8], n, 0) < 0 ||
-        read_results(&chunk.results, outputs, total, n) < 0) {
+        batch_outputs_read(&chunk.results, outputs, total, n) < 0 ||
+        (stopping = batch_stop_flag(args[12])) == NULL) {
         return NULL;
     }
     if (!COROUTINES_AVAILABLE) {
@@ -476,7 +420,6 @@ vectorized_fit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
 
-    volatile int *stopping = ARRAY_DATA(stop_flag);
     int failed = 0;
     for (;;) {
         Py_BEGIN_ALLOW_THREADS
