@@ -30,24 +30,20 @@ def machine_and_date(name: str) -> str:
     return recorded(name).splitlines()[1].lstrip("# ")
 
 
+def _column(name: str, row: re.Pattern[str], group: int) -> list[tuple[str, float]]:
+    """Return (the row's name, the number in ``group``) for each line of a table that matches."""
+    matches = (row.match(line) for line in recorded(name).splitlines())
+    return [(match.group(1), float(match.group(group))) for match in matches if match]
+
+
 def ratios(name: str) -> list[tuple[str, float]]:
     """Return (case, minpack / SciPy) for each row of a single-fit table."""
-    rows = []
-    for line in recorded(name).splitlines():
-        match = _TIMED_ROW.match(line)
-        if match:
-            rows.append((match.group(1), float(match.group(6))))
-    return rows
+    return _column(name, _TIMED_ROW, 6)
 
 
 def batch_rates(name: str = "bench_batch") -> list[tuple[str, float]]:
     """Return (contender, fits per second) for each row of the batch table."""
-    rows = []
-    for line in recorded(name).splitlines():
-        match = _BATCH_ROW.match(line)
-        if match:
-            rows.append((match.group(1), float(match.group(3))))
-    return rows
+    return _column(name, _BATCH_ROW, 3)
 
 
 def plot_single_fits() -> None:
